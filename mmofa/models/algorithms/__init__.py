@@ -1,0 +1,3 @@
+from .ofa import OFA
+
+__all__ = ['OFA']

@@ -1,0 +1,12 @@
+from .bricks import (ConvBNAct, GlobalAvgPool, SqueezeExcitation,
+                     build_last_conv, conv_bn_act, global_avg_pool,
+                     se_mid_channels)
+from .mobilenet_v3 import (OFA_MBV3_BASE_WIDTHS, MBConvBlock,
+                           MobileNetV3Layout, StaticMobileNetV3)
+
+__all__ = [
+    'ConvBNAct', 'GlobalAvgPool', 'SqueezeExcitation', 'build_last_conv',
+    'conv_bn_act', 'global_avg_pool', 'se_mid_channels',
+    'OFA_MBV3_BASE_WIDTHS', 'MBConvBlock', 'MobileNetV3Layout',
+    'StaticMobileNetV3'
+]

@@ -1,0 +1,167 @@
+"""Convolutions whose active part is a slice of the full weight."""
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ElasticConv2d(nn.Conv2d):
+    """A convolution with elastic input and output channels.
+
+    The active input channels are the first ``x.size(1)`` of the full weight
+    and the active output channels the first ``out_channels``; the weight is
+    sliced, never copied.
+
+    Args:
+        in_channels (int): Largest number of input channels.
+        out_channels (int): Largest number of output channels.
+        kernel_size (int): Kernel size (fixed, odd). Defaults to 1.
+        stride (int): Stride. Defaults to 1.
+        bias (bool): Whether the convolution has a bias. Defaults to False.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: int = 1,
+                 stride: int = 1,
+                 bias: bool = False):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding=kernel_size // 2,
+            bias=bias)
+
+    def active_weight(
+        self, in_channels: int, out_channels: Optional[int] = None
+    ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Weight and bias of the first ``out_channels`` x ``in_channels``."""
+        if out_channels is None:
+            out_channels = self.out_channels
+        if in_channels > self.in_channels or out_channels > self.out_channels:
+            raise ValueError(
+                f'{type(self).__name__} has at most {self.in_channels} input '
+                f'and {self.out_channels} output channels; asked for '
+                f'{in_channels} -> {out_channels}')
+        weight = self.weight
+        if out_channels < self.out_channels:
+            weight = weight[:out_channels]
+        if in_channels < self.in_channels:
+            weight = weight[:, :in_channels]
+        bias = self.bias
+        if bias is not None and out_channels < self.out_channels:
+            bias = bias[:out_channels]
+        return weight, bias
+
+    def forward(self,
+                x: torch.Tensor,
+                out_channels: Optional[int] = None) -> torch.Tensor:
+        weight, bias = self.active_weight(x.size(1), out_channels)
+        return F.conv2d(x, weight, bias, self.stride, self.padding,
+                        self.dilation)
+
+    def active_state_dict(self,
+                          in_channels: Optional[int] = None,
+                          out_channels: Optional[int] = None) -> dict:
+        """Copies of the active weight (and bias) for a static ``Conv2d``."""
+        weight, bias = self.active_weight(in_channels or self.in_channels,
+                                          out_channels)
+        state = {'weight': weight.detach().clone()}
+        if bias is not None:
+            state['bias'] = bias.detach().clone()
+        return state
+
+
+class ElasticDepthwiseConv2d(nn.Conv2d):
+    """A depthwise convolution with elastic channels and kernel size.
+
+    Kernels smaller than the largest are made as in Once-for-All (kernel
+    transform mode 1): take the centre of the next larger active kernel,
+    flatten it and multiply it by a learned ``k*k x k*k`` transform matrix
+    shared by all channels (``trans_matrix_7to5``, ``trans_matrix_5to3``),
+    step by step from the largest kernel down. Matrices start as identity.
+    With ``transform_kernel=False`` a small kernel is the plain centre crop.
+
+    Args:
+        channels (int): Largest number of channels.
+        kernel_sizes (Sequence[int]): Candidate kernel sizes (odd).
+        stride (int): Stride. Defaults to 1.
+        transform_kernel (bool): Learn transform matrices. Defaults to True.
+    """
+
+    def __init__(self,
+                 channels: int,
+                 kernel_sizes: Sequence[int],
+                 stride: int = 1,
+                 transform_kernel: bool = True):
+        kernel_sizes = tuple(sorted(set(kernel_sizes)))
+        if any(k % 2 == 0 or k < 1 for k in kernel_sizes):
+            raise ValueError(
+                f'kernel sizes must be odd and positive, got {kernel_sizes}')
+        max_kernel_size = kernel_sizes[-1]
+        super().__init__(
+            channels,
+            channels,
+            max_kernel_size,
+            stride,
+            padding=max_kernel_size // 2,
+            groups=channels,
+            bias=False)
+        self.kernel_sizes = kernel_sizes
+        self.transform_kernel = transform_kernel
+        # (larger, smaller) pairs from the largest kernel down.
+        self._steps = list(zip(kernel_sizes[:0:-1], kernel_sizes[-2::-1]))
+        if transform_kernel:
+            for larger, smaller in self._steps:
+                self.register_parameter(
+                    self.matrix_name(larger, smaller),
+                    nn.Parameter(torch.eye(smaller * smaller)))
+
+    @staticmethod
+    def matrix_name(larger: int, smaller: int) -> str:
+        return f'trans_matrix_{larger}to{smaller}'
+
+    def active_weight(self, channels: int, kernel_size: int) -> torch.Tensor:
+        """The ``channels x 1 x k x k`` kernel of the active sub-layer."""
+        if kernel_size not in self.kernel_sizes:
+            raise ValueError(f'kernel size {kernel_size} is not one of '
+                             f'{list(self.kernel_sizes)}')
+        if channels > self.out_channels:
+            raise ValueError(f'{type(self).__name__} has at most '
+                             f'{self.out_channels} channels, asked for '
+                             f'{channels}')
+        weight = self.weight
+        if channels < self.out_channels:
+            weight = weight[:channels]
+        for larger, smaller in self._steps:
+            if larger <= kernel_size:
+                break
+            start = (larger - smaller) // 2
+            weight = weight[:, :, start:start + smaller, start:start + smaller]
+            if self.transform_kernel:
+                matrix = getattr(self, self.matrix_name(larger, smaller))
+                weight = F.linear(
+                    weight.reshape(channels, smaller * smaller), matrix)
+                weight = weight.reshape(channels, 1, smaller, smaller)
+        return weight
+
+    def forward(self,
+                x: torch.Tensor,
+                kernel_size: Optional[int] = None) -> torch.Tensor:
+        if kernel_size is None:
+            kernel_size = self.kernel_sizes[-1]
+        channels = x.size(1)
+        weight = self.active_weight(channels, kernel_size)
+        return F.conv2d(x, weight, None, self.stride, kernel_size // 2,
+                        self.dilation, channels)
+
+    def active_state_dict(self,
+                          channels: Optional[int] = None,
+                          kernel_size: Optional[int] = None) -> dict:
+        """A copy of the active (transformed) kernel for a static conv."""
+        weight = self.active_weight(channels or self.out_channels,
+                                    kernel_size or self.kernel_sizes[-1])
+        return {'weight': weight.detach().clone()}

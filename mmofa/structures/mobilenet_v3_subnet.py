@@ -1,0 +1,542 @@
+"""One subnet of the OFA MobileNetV3 space, in and out of its three formats.
+
+* the official arch dict: ``{'ks': [20], 'e': [20], 'd': [5]}`` plus an
+  optional resolution (``image_size``, ``r`` or ``resolution``);
+* MMRazor's alias YAML: ``{'backbone.layers.2.0.kernel_size': {'chosen': 3},
+  ...}``;
+* mmofa's own YAML: per-stage lists of the active blocks only::
+
+      depth: [2, 3, 4, 2, 3]
+      kernel_size: [[3, 5], [5, 5, 7], ...]
+      expand_ratio: [[3, 4], [6, 6, 4], ...]
+      resolution: 224        # optional
+      width_mult: 1.0        # optional, checked against the supernet
+
+Every error names the key, the value, what was allowed and the source.
+"""
+import json
+import re
+from dataclasses import dataclass, replace
+from numbers import Number
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+
+import yaml
+
+from mmofa.utils import make_divisible
+
+
+class SubnetError(ValueError):
+    """A subnet description that does not fit a supernet's search space."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, Number) and not isinstance(value, bool)
+
+
+def expanded_width(in_channels: int, expand_ratio: Number) -> int:
+    """Middle width of an inverted bottleneck: ``make_divisible(in * e)``."""
+    return make_divisible(round(in_channels * expand_ratio), 8)
+
+
+@dataclass(frozen=True)
+class MobileNetV3SearchSpace:
+    """What an OFA MobileNetV3 supernet can run.
+
+    Attributes:
+        kernel_sizes, expand_ratios, depths: Candidates per elastic stage.
+        width_mult (float): Width multiplier of the supernet.
+        stage_in_channels, stage_out_channels: Widths around each stage.
+        stage_use_se: Whether each stage has squeeze-excitation.
+        first_channels (int): Width of the first conv.
+        first_block_channels (int): Output width of the fixed first block.
+        last_channels (int): Width of the feature mix layer.
+    """
+    kernel_sizes: Tuple[Tuple[int, ...], ...]
+    expand_ratios: Tuple[Tuple[Number, ...], ...]
+    depths: Tuple[Tuple[int, ...], ...]
+    width_mult: float
+    stage_in_channels: Tuple[int, ...]
+    stage_out_channels: Tuple[int, ...]
+    stage_use_se: Tuple[bool, ...]
+    first_channels: int
+    first_block_channels: int
+    last_channels: int
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.depths)
+
+    @property
+    def max_depths(self) -> Tuple[int, ...]:
+        return tuple(max(d) for d in self.depths)
+
+    @property
+    def num_blocks(self) -> int:
+        """Elastic blocks in the supernet (20 for the official space)."""
+        return sum(self.max_depths)
+
+    def block_in_channels(self, stage: int, block: int) -> int:
+        return (self.stage_in_channels[stage]
+                if block == 0 else self.stage_out_channels[stage])
+
+
+@dataclass(frozen=True)
+class MobileNetV3Subnet:
+    """The active blocks of an OFA MobileNetV3 and, optionally, a resolution.
+
+    ``kernel_size[s]`` and ``expand_ratio[s]`` hold one entry per active
+    block of stage ``s`` (``depth[s]`` entries). Instances are hashable, so
+    equal subnets compare and deduplicate as equal.
+    """
+    depth: Tuple[int, ...]
+    kernel_size: Tuple[Tuple[int, ...], ...]
+    expand_ratio: Tuple[Tuple[Number, ...], ...]
+    resolution: Optional[int] = None
+
+    def with_resolution(self,
+                        resolution: Optional[int]) -> 'MobileNetV3Subnet':
+        return replace(self, resolution=resolution)
+
+    # ------------------------------------------------------------ checks
+    def checked(self,
+                space: MobileNetV3SearchSpace,
+                source: str = 'subnet') -> 'MobileNetV3Subnet':
+        """This subnet validated against ``space``, numbers made canonical."""
+        names = ('depth', 'kernel_size', 'expand_ratio')
+        for name in names:
+            value = getattr(self, name)
+            if not isinstance(value, (list, tuple)):
+                raise SubnetError(f'{source}: {name} = {value!r} must be a '
+                                  f'list with one entry per stage '
+                                  f'({space.num_stages} stages)')
+            if len(value) != space.num_stages:
+                raise SubnetError(
+                    f'{source}: {name} has {len(value)} stages, the '
+                    f'supernet has {space.num_stages}: {list(value)!r}')
+        depth = tuple(
+            _choice(d, space.depths[s], f'depth[{s}]', source, 'depths')
+            for s, d in enumerate(self.depth))
+        kernel_size, expand_ratio = [], []
+        for s in range(space.num_stages):
+            for name, out, allowed, label in (
+                    ('kernel_size', kernel_size, space.kernel_sizes[s],
+                     'kernel sizes'),
+                    ('expand_ratio', expand_ratio, space.expand_ratios[s],
+                     'expand ratios')):
+                blocks = getattr(self, name)[s]
+                if not isinstance(blocks, (list, tuple)):
+                    raise SubnetError(
+                        f'{source}: {name}[{s}] = {blocks!r} must be a list '
+                        f'of {depth[s]} values (one per active block)')
+                if len(blocks) != depth[s]:
+                    raise SubnetError(
+                        f'{source}: {name}[{s}] has {len(blocks)} values but '
+                        f'depth[{s}] is {depth[s]}: {list(blocks)!r}')
+                out.append(
+                    tuple(
+                        _choice(v, allowed, f'{name}[{s}][{b}]', source,
+                                label, integer=name == 'kernel_size')
+                        for b, v in enumerate(blocks)))
+        return MobileNetV3Subnet(depth, tuple(kernel_size),
+                                 tuple(expand_ratio),
+                                 _resolution(self.resolution, source))
+
+    # --------------------------------------------------- official dict
+    @classmethod
+    def from_arch_dict(cls,
+                       arch: Mapping,
+                       space: MobileNetV3SearchSpace,
+                       source: str = 'arch dict') -> 'MobileNetV3Subnet':
+        """From ``{'ks': [...], 'e': [...], 'd': [...]}`` (ints broadcast)."""
+        allowed_keys = {'ks', 'e', 'd', 'r', 'image_size', 'resolution'}
+        _check_keys(arch, allowed_keys, {'ks', 'e', 'd'}, source)
+        per_block = {}
+        for key, length in (('ks', space.num_blocks), ('e', space.num_blocks),
+                            ('d', space.num_stages)):
+            value = arch[key]
+            if _is_number(value):
+                value = [value] * length
+            if not isinstance(value, (list, tuple)):
+                raise SubnetError(f'{source}: {key} = {value!r} must be a '
+                                  f'list of {length} numbers or one number')
+            if len(value) != length:
+                raise SubnetError(
+                    f'{source}: {key} has {len(value)} entries, the supernet '
+                    f'needs {length}: {list(value)!r}')
+            per_block[key] = list(value)
+        depth = tuple(
+            _choice(d, space.depths[s], f"'d'[{s}]", source, 'depths')
+            for s, d in enumerate(per_block['d']))
+        kernel_size, expand_ratio = [], []
+        start = 0
+        for s, max_depth in enumerate(space.max_depths):
+            ks, es = [], []
+            for b in range(max_depth):
+                i = start + b
+                where = f'[{i}] (stage {s}, block {b})'
+                # Blocks past the depth are skipped but must still be valid.
+                ks.append(
+                    _choice(per_block['ks'][i], space.kernel_sizes[s],
+                            f"'ks'{where}", source, 'kernel sizes',
+                            integer=True))
+                es.append(
+                    _choice(per_block['e'][i], space.expand_ratios[s],
+                            f"'e'{where}", source, 'expand ratios'))
+            kernel_size.append(tuple(ks[:depth[s]]))
+            expand_ratio.append(tuple(es[:depth[s]]))
+            start += max_depth
+        resolution_keys = [k for k in ('r', 'image_size', 'resolution')
+                           if k in arch]
+        if len(resolution_keys) > 1:
+            raise SubnetError(f'{source}: give the resolution once, got '
+                              f'{resolution_keys}')
+        resolution = None
+        if resolution_keys:
+            resolution = arch[resolution_keys[0]]
+            # The official NAS code stores it as a one-element list.
+            if isinstance(resolution, (list, tuple)) and len(resolution) == 1:
+                resolution = resolution[0]
+        return cls(depth, tuple(kernel_size), tuple(expand_ratio),
+                   _resolution(resolution, source))
+
+    def to_arch_dict(self, space: MobileNetV3SearchSpace) -> dict:
+        """The official arch dict; skipped blocks get the smallest choices."""
+        ks, e = [], []
+        for s, max_depth in enumerate(space.max_depths):
+            pad = max_depth - self.depth[s]
+            ks += list(self.kernel_size[s]) + [space.kernel_sizes[s][0]] * pad
+            e += list(self.expand_ratio[s]) + [space.expand_ratios[s][0]] * pad
+        arch = {'ks': ks, 'e': e, 'd': list(self.depth)}
+        if self.resolution is not None:
+            arch['image_size'] = self.resolution
+        return arch
+
+    # ------------------------------------------------------ mmofa YAML
+    @classmethod
+    def from_mmofa(cls,
+                   data: Mapping,
+                   space: MobileNetV3SearchSpace,
+                   source: str = 'subnet') -> 'MobileNetV3Subnet':
+        _check_keys(data, {
+            'depth', 'kernel_size', 'expand_ratio', 'resolution', 'width_mult'
+        }, {'depth', 'kernel_size', 'expand_ratio'}, source)
+        if 'width_mult' in data and data['width_mult'] != space.width_mult:
+            raise SubnetError(
+                f'{source}: width_mult = {data["width_mult"]!r} but the '
+                f'supernet has width_mult {space.width_mult}')
+        return cls(data['depth'], data['kernel_size'], data['expand_ratio'],
+                   data.get('resolution')).checked(space, source)
+
+    def to_mmofa(self, space: MobileNetV3SearchSpace) -> dict:
+        data = {
+            'depth': list(self.depth),
+            'kernel_size': [list(k) for k in self.kernel_size],
+            'expand_ratio': [list(e) for e in self.expand_ratio],
+            'width_mult': space.width_mult,
+        }
+        if self.resolution is not None:
+            data['resolution'] = self.resolution
+        return data
+
+    # ---------------------------------------------------- MMRazor YAML
+    @classmethod
+    def from_mmrazor(cls,
+                     data: Mapping,
+                     space: MobileNetV3SearchSpace,
+                     source: str = 'MMRazor subnet') -> 'MobileNetV3Subnet':
+        """From MMRazor's ``{alias: {'chosen': value}}`` mapping.
+
+        ``backbone.layers.1`` is the fixed first block, ``layers.2`` to
+        ``layers.6`` the elastic stages. Blocks past a stage's depth may be
+        present. ``out_channels``, ``first_channels`` and ``last_channels``
+        must equal the supernet's fixed widths. ``expand_ratio_se`` of an
+        active block must give the squeeze-excitation width its
+        ``expand_ratio`` gives.
+        """
+        values = {}
+        for key, item in data.items():
+            if not isinstance(item, Mapping) or set(item) != {'chosen'}:
+                raise SubnetError(f'{source}: {key}: expected a mapping '
+                                  f"{{chosen: value}}, got {item!r}")
+            values[key] = item['chosen']
+        layers = {}  # layer index -> {'depth': .., blocks: {b: {attr: v}}}
+        resolution = None
+        for key, value in values.items():
+            match = _MMRAZOR_BLOCK.match(key) or _MMRAZOR_LAYER.match(key)
+            if match is None:
+                if key == 'backbone.first_channels':
+                    _fixed(value, space.first_channels, key, source)
+                elif key == 'backbone.last_channels':
+                    _fixed(value, space.last_channels, key, source)
+                elif key == 'input_shape':
+                    resolution = _square(value, key, source)
+                else:
+                    raise SubnetError(
+                        f'{source}: unknown key {key!r}; allowed: '
+                        'backbone.layers.{i}.depth, '
+                        'backbone.layers.{i}.out_channels, '
+                        'backbone.layers.{i}.{k}.kernel_size / expand_ratio '
+                        '/ expand_ratio_se, backbone.first_channels, '
+                        'backbone.last_channels, input_shape')
+                continue
+            layer = int(match['layer'])
+            if not 1 <= layer <= space.num_stages + 1:
+                raise SubnetError(
+                    f'{source}: {key}: layer {layer} does not exist; layers '
+                    f'are 1 (fixed first block) to {space.num_stages + 1}')
+            entry = layers.setdefault(layer, {'blocks': {}})
+            if 'block' in match.groupdict():
+                block = int(match['block'])
+                entry['blocks'].setdefault(block, {})[match['attr']] = (key,
+                                                                      value)
+            else:
+                entry[match['attr']] = (key, value)
+
+        first = layers.pop(1, {'blocks': {}})
+        for attr, expected in (('depth', 1), ('out_channels',
+                                              space.first_block_channels)):
+            if attr in first:
+                _fixed(first[attr][1], expected, first[attr][0], source)
+        for block, attrs in first['blocks'].items():
+            expected = {'kernel_size': 3, 'expand_ratio': 1,
+                        'expand_ratio_se': 1}
+            for attr, (key, value) in attrs.items():
+                if block != 0:
+                    raise SubnetError(f'{source}: {key}: the fixed first '
+                                      'layer has one block')
+                _fixed(value, expected[attr], key, source)
+
+        depth, kernel_size, expand_ratio = [], [], []
+        for s in range(space.num_stages):
+            layer = s + 2
+            entry = layers.get(layer, {'blocks': {}})
+            prefix = f'backbone.layers.{layer}'
+            if 'depth' not in entry:
+                raise SubnetError(f'{source}: {prefix}.depth is missing (stage '
+                                  f'{s}); allowed: {list(space.depths[s])}')
+            d = _choice(entry['depth'][1], space.depths[s], entry['depth'][0],
+                        source, 'depths')
+            if 'out_channels' in entry:
+                _fixed(entry['out_channels'][1], space.stage_out_channels[s],
+                       entry['out_channels'][0], source)
+            ks, es = [], []
+            for block, attrs in sorted(entry['blocks'].items()):
+                if block >= space.max_depths[s]:
+                    raise SubnetError(
+                        f'{source}: {prefix}.{block}: stage {s} has '
+                        f'{space.max_depths[s]} blocks (0 to '
+                        f'{space.max_depths[s] - 1})')
+                checked = {}
+                for attr, (key, value) in attrs.items():
+                    if attr == 'kernel_size':
+                        checked[attr] = _choice(value, space.kernel_sizes[s],
+                                                key, source, 'kernel sizes',
+                                                integer=True)
+                    else:
+                        checked[attr] = _choice(value, space.expand_ratios[s],
+                                                key, source, 'expand ratios')
+                if block >= d:
+                    continue
+                for attr in ('kernel_size', 'expand_ratio'):
+                    if attr not in checked:
+                        raise SubnetError(
+                            f'{source}: {prefix}.{block}.{attr} is missing '
+                            f'for active block {block} of stage {s} (depth '
+                            f'{d})')
+                if 'expand_ratio_se' in checked:
+                    _check_se_ratio(space, s, block, checked,
+                                    f'{prefix}.{block}.expand_ratio_se',
+                                    source)
+                ks.append(checked['kernel_size'])
+                es.append(checked['expand_ratio'])
+            depth.append(d)
+            kernel_size.append(tuple(ks))
+            expand_ratio.append(tuple(es))
+        extra = sorted(set(layers) - set(range(2, space.num_stages + 2)))
+        if extra:
+            raise SubnetError(f'{source}: unknown layers {extra}')
+        return cls(tuple(depth), tuple(kernel_size), tuple(expand_ratio),
+                   _resolution(resolution, source))
+
+    def to_mmrazor(self, space: MobileNetV3SearchSpace) -> dict:
+        """MMRazor's alias mapping, every block of every stage included."""
+        chosen = {
+            'backbone.first_channels': space.first_channels,
+            'backbone.last_channels': space.last_channels,
+            'backbone.layers.1.0.expand_ratio': 1,
+            'backbone.layers.1.0.kernel_size': 3,
+            'backbone.layers.1.depth': 1,
+            'backbone.layers.1.out_channels': space.first_block_channels,
+        }
+        arch = self.to_arch_dict(space)
+        start = 0
+        for s, max_depth in enumerate(space.max_depths):
+            prefix = f'backbone.layers.{s + 2}'
+            for b in range(max_depth):
+                chosen[f'{prefix}.{b}.kernel_size'] = arch['ks'][start + b]
+                chosen[f'{prefix}.{b}.expand_ratio'] = arch['e'][start + b]
+                if space.stage_use_se[s]:
+                    chosen[f'{prefix}.{b}.expand_ratio_se'] = \
+                        arch['e'][start + b]
+            chosen[f'{prefix}.depth'] = self.depth[s]
+            chosen[f'{prefix}.out_channels'] = space.stage_out_channels[s]
+            start += max_depth
+        if self.resolution is not None:
+            chosen['input_shape'] = [self.resolution, self.resolution]
+        return {key: {'chosen': value} for key, value in sorted(chosen.items())}
+
+
+SubnetLike = Union[MobileNetV3Subnet, Mapping, str, Path]
+
+_MMRAZOR_BLOCK = re.compile(r'^backbone\.layers\.(?P<layer>\d+)\.'
+                            r'(?P<block>\d+)\.(?P<attr>kernel_size|'
+                            r'expand_ratio_se|expand_ratio)$')
+_MMRAZOR_LAYER = re.compile(
+    r'^backbone\.layers\.(?P<layer>\d+)\.(?P<attr>depth|out_channels)$')
+
+
+def _choice(value, allowed: Sequence, key: str, source: str, label: str,
+            integer: bool = False):
+    """``value`` as the equal candidate of ``allowed``, or a SubnetError."""
+    valid_type = _is_int(value) if integer else _is_number(value)
+    if not valid_type:
+        kind = 'an integer' if integer else 'a number'
+        raise SubnetError(f'{source}: {key} = {value!r} must be {kind}; '
+                          f'allowed {label}: {list(allowed)}')
+    for candidate in allowed:
+        if candidate == value:
+            return candidate
+    raise SubnetError(f'{source}: {key} = {value!r} is not allowed; '
+                      f'allowed {label}: {list(allowed)}')
+
+
+def _fixed(value, expected, key: str, source: str) -> None:
+    if not _is_number(value) or value != expected:
+        raise SubnetError(f'{source}: {key} = {value!r} but this supernet '
+                          f'has {expected} there (fixed); was the file made '
+                          'for another width or architecture?')
+
+
+def _square(value, key: str, source: str) -> int:
+    if (not isinstance(value, (list, tuple)) or len(value) != 2
+            or value[0] != value[1]):
+        raise SubnetError(f'{source}: {key} = {value!r} must be a square '
+                          'size [s, s]')
+    return value[0]
+
+
+def _resolution(value, source: str) -> Optional[int]:
+    if value is None:
+        return None
+    if not _is_int(value) or value < 1:
+        raise SubnetError(f'{source}: resolution = {value!r} must be a '
+                          'positive integer (pixels)')
+    return value
+
+
+def _check_keys(data: Mapping, allowed: set, required: set,
+                source: str) -> None:
+    if not isinstance(data, Mapping):
+        raise SubnetError(f'{source}: expected a mapping, got '
+                          f'{type(data).__name__}: {data!r}')
+    unknown = sorted(set(map(str, data)) - allowed)
+    if unknown:
+        raise SubnetError(f'{source}: unknown keys {unknown}; allowed: '
+                          f'{sorted(allowed)}')
+    missing = sorted(required - set(data))
+    if missing:
+        raise SubnetError(f'{source}: missing keys {missing}')
+
+
+def _check_se_ratio(space: MobileNetV3SearchSpace, stage: int, block: int,
+                    checked: dict, key: str, source: str) -> None:
+    """An SE ratio is fine when it gives the SE width the expand ratio gives."""
+    in_channels = space.block_in_channels(stage, block)
+
+    def se_width(ratio):
+        return make_divisible(expanded_width(in_channels, ratio) // 4, 8)
+
+    if not space.stage_use_se[stage]:
+        raise SubnetError(f'{source}: {key}: stage {stage} has no '
+                          'squeeze-excitation')
+    if se_width(checked['expand_ratio_se']) != se_width(
+            checked['expand_ratio']):
+        raise SubnetError(
+            f'{source}: {key} = {checked["expand_ratio_se"]!r} gives a '
+            f'squeeze-excitation of {se_width(checked["expand_ratio_se"])} '
+            f'channels, but expand_ratio = {checked["expand_ratio"]!r} gives '
+            f'{se_width(checked["expand_ratio"])}; they must agree')
+
+
+def read_subnet_file(path: Union[str, Path]) -> Any:
+    """The mapping stored in a subnet YAML or JSON file."""
+    path = Path(path)
+    if not path.is_file():
+        raise SubnetError(f'subnet file {str(path)!r} does not exist')
+    text = path.read_text(encoding='utf-8')
+    try:
+        if path.suffix == '.json':
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as error:
+        raise SubnetError(
+            f'{path}: not valid {"JSON" if path.suffix == ".json" else "YAML"}'
+            f': {error}') from None
+
+
+def detect_format(data: Any, source: str) -> str:
+    """``'mmrazor'``, ``'arch_dict'`` or ``'mmofa'``."""
+    if not isinstance(data, Mapping) or not data:
+        raise SubnetError(f'{source}: a subnet is a non-empty mapping, got '
+                          f'{type(data).__name__}: {data!r}')
+    if all(isinstance(v, Mapping) and 'chosen' in v for v in data.values()):
+        return 'mmrazor'
+    if {'ks', 'e', 'd'} & set(data):
+        return 'arch_dict'
+    if {'depth', 'kernel_size', 'expand_ratio'} & set(data):
+        return 'mmofa'
+    raise SubnetError(
+        f'{source}: not a subnet in a known format (keys {sorted(data)}); '
+        "expected the official arch dict (ks, e, d), MMRazor's "
+        '{alias: {chosen: value}} or mmofa (depth, kernel_size, expand_ratio)')
+
+
+def parse_mobilenet_v3_subnet(subnet: SubnetLike,
+                              space: MobileNetV3SearchSpace,
+                              source: Optional[str] = None
+                              ) -> MobileNetV3Subnet:
+    """A checked subnet from any of the three formats, a dict or a file."""
+    if isinstance(subnet, MobileNetV3Subnet):
+        return subnet.checked(space, source or 'subnet')
+    if isinstance(subnet, (str, Path)):
+        source = source or str(subnet)
+        subnet = read_subnet_file(subnet)
+    source = source or 'subnet'
+    parser = {
+        'mmrazor': MobileNetV3Subnet.from_mmrazor,
+        'arch_dict': MobileNetV3Subnet.from_arch_dict,
+        'mmofa': MobileNetV3Subnet.from_mmofa,
+    }[detect_format(subnet, source)]
+    return parser(subnet, space, source)
+
+
+SUBNET_FORMATS = ('mmofa', 'mmrazor', 'arch_dict')
+
+
+def dump_mobilenet_v3_subnet(subnet: MobileNetV3Subnet,
+                             space: MobileNetV3SearchSpace,
+                             fmt: str = 'mmofa') -> Dict:
+    """The subnet as a plain mapping in format ``fmt``."""
+    if fmt not in SUBNET_FORMATS:
+        raise ValueError(f'unknown subnet format {fmt!r}; allowed: '
+                         f'{list(SUBNET_FORMATS)}')
+    return {
+        'mmofa': subnet.to_mmofa,
+        'mmrazor': subnet.to_mmrazor,
+        'arch_dict': subnet.to_arch_dict,
+    }[fmt](space)
