@@ -255,8 +255,7 @@ class MobileNetV3Subnet:
         ``layers.6`` the elastic stages. Blocks past a stage's depth may be
         present. ``out_channels``, ``first_channels`` and ``last_channels``
         must equal the supernet's fixed widths. ``expand_ratio_se`` of an
-        active block must give the squeeze-excitation width its
-        ``expand_ratio`` gives.
+        active block must agree with its ``expand_ratio``.
         """
         values = {}
         for key, item in data.items():
@@ -455,22 +454,29 @@ def _check_keys(data: Mapping, allowed: set, required: set,
 
 def _check_se_ratio(space: MobileNetV3SearchSpace, stage: int, block: int,
                     checked: dict, key: str, source: str) -> None:
-    """An SE ratio is fine when it gives the SE width the expand ratio gives."""
+    """``expand_ratio_se`` must describe the same block as ``expand_ratio``.
+
+    MMRazor writes it next to ``expand_ratio``. With squeeze-excitation it
+    must give the same SE width; without, it must be the same value.
+    """
+    ratio, se_ratio = checked['expand_ratio'], checked['expand_ratio_se']
+    if not space.stage_use_se[stage]:
+        if se_ratio != ratio:
+            raise SubnetError(
+                f'{source}: {key} = {se_ratio!r} differs from expand_ratio = '
+                f'{ratio!r} in stage {stage}, which has no '
+                'squeeze-excitation')
+        return
     in_channels = space.block_in_channels(stage, block)
 
-    def se_width(ratio):
-        return make_divisible(expanded_width(in_channels, ratio) // 4, 8)
+    def se_width(value):
+        return make_divisible(expanded_width(in_channels, value) // 4, 8)
 
-    if not space.stage_use_se[stage]:
-        raise SubnetError(f'{source}: {key}: stage {stage} has no '
-                          'squeeze-excitation')
-    if se_width(checked['expand_ratio_se']) != se_width(
-            checked['expand_ratio']):
+    if se_width(se_ratio) != se_width(ratio):
         raise SubnetError(
-            f'{source}: {key} = {checked["expand_ratio_se"]!r} gives a '
-            f'squeeze-excitation of {se_width(checked["expand_ratio_se"])} '
-            f'channels, but expand_ratio = {checked["expand_ratio"]!r} gives '
-            f'{se_width(checked["expand_ratio"])}; they must agree')
+            f'{source}: {key} = {se_ratio!r} gives a squeeze-excitation of '
+            f'{se_width(se_ratio)} channels, but expand_ratio = {ratio!r} '
+            f'gives {se_width(ratio)}; they must agree')
 
 
 def read_subnet_file(path: Union[str, Path]) -> Any:
@@ -487,6 +493,16 @@ def read_subnet_file(path: Union[str, Path]) -> Any:
         raise SubnetError(
             f'{path}: not valid {"JSON" if path.suffix == ".json" else "YAML"}'
             f': {error}') from None
+
+
+def write_subnet_file(data: Mapping, path: Union[str, Path]) -> Path:
+    """Write a subnet mapping as YAML (inner lists on one line)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        yaml.safe_dump(dict(data), default_flow_style=None, sort_keys=False),
+        encoding='utf-8')
+    return path
 
 
 def detect_format(data: Any, source: str) -> str:

@@ -1,0 +1,125 @@
+"""A small Python API for scripts and notebooks."""
+import copy
+import logging
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Dict, Optional, Union
+
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+from mmengine.registry import DefaultScope
+
+from mmofa.version import __version__
+
+ConfigLike = Union[str, Path, Config, dict]
+
+
+def _as_config(config: ConfigLike) -> Config:
+    if isinstance(config, (str, Path)):
+        if not Path(config).is_file():
+            raise FileNotFoundError(f'config {str(config)!r} does not exist')
+        return Config.fromfile(str(config))
+    if isinstance(config, Config):
+        return copy.deepcopy(config)
+    if isinstance(config, dict):
+        return Config(copy.deepcopy(config))
+    raise TypeError('config must be a path, a Config or a dict, got '
+                    f'{type(config).__name__}')
+
+
+@contextmanager
+def _quiet_logger():
+    """Hide MMEngine's per-parameter initialisation report."""
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def init_model(config: ConfigLike,
+               checkpoint: Optional[Union[str, Path]] = None,
+               device: str = 'cpu',
+               cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build a model from a config, load weights, return it in eval mode.
+
+    Args:
+        config: Path of a config file, a ``Config`` or a dict; its ``model``
+            is built (a supernet ``OFA`` or an exported static subnet).
+        checkpoint: Weights to load (strictly, ``weights_only=True``). When
+            None, the model keeps its initialisation (Once-for-All's).
+        device (str): Device to move the model to. Defaults to 'cpu'.
+        cfg_options (dict, optional): Overrides merged into the config.
+
+    Returns:
+        nn.Module: The model in eval mode, its config as ``model.cfg``.
+    """
+    from mmofa.registry import MODELS
+    from mmofa.utils import register_all_modules
+    from mmofa.utils.checkpoint import load_model_weights
+
+    cfg = _as_config(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if 'model' not in cfg:
+        raise KeyError('the config has no `model`')
+    register_all_modules(init_default_scope=False)
+    scope = cfg.get('default_scope', 'mmofa')
+    with DefaultScope.overwrite_default_scope(scope):
+        model = MODELS.build(cfg.model)
+    if checkpoint is None:
+        with _quiet_logger():
+            model.init_weights()
+    else:
+        load_model_weights(model, checkpoint)
+    model.cfg = cfg
+    return model.to(device).eval()
+
+
+def save_subnet(model: nn.Module,
+                out_file: Union[str, Path],
+                subnet=None) -> Dict[str, Path]:
+    """Export a subnet of an ``OFA`` model to a static checkpoint and files.
+
+    Writes ``out_file`` (the static model's weights and the subnet in its
+    ``meta``), ``<stem>.yaml`` (the subnet in mmofa's format) and
+    ``<stem>_config.py`` (the model's config with the static model in it).
+
+    Args:
+        model: An ``OFA`` model, built by :func:`init_model` (it keeps the
+            config) or from a config dict.
+        out_file: Path of the checkpoint to write (``.pth``).
+        subnet: The subnet in any accepted form; defaults to the active one.
+
+    Returns:
+        dict: The paths written: ``checkpoint``, ``subnet``, ``config``.
+    """
+    from mmofa.structures import write_subnet_file
+    from mmofa.utils.checkpoint import save_checkpoint_file
+
+    if subnet is not None:
+        model.set_subnet(subnet)
+    static = model.export_subnet()
+    subnet_dict = model.dump_subnet(fmt='mmofa')
+    out_file = Path(out_file)
+    stem = out_file.with_suffix('')
+    paths = dict(
+        checkpoint=out_file,
+        subnet=stem.with_suffix('.yaml'),
+        config=stem.parent / f'{stem.name}_config.py')
+
+    save_checkpoint_file(
+        dict(
+            state_dict=static.state_dict(),
+            meta=dict(subnet=subnet_dict, mmofa_version=__version__)),
+        paths['checkpoint'])
+    write_subnet_file(subnet_dict, paths['subnet'])
+
+    cfg = _as_config(getattr(model, 'cfg', None) or {})
+    cfg.setdefault('default_scope', 'mmofa')
+    cfg.model = model.export_subnet_config()
+    cfg.dump(str(paths['config']))
+    return paths

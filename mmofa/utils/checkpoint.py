@@ -1,0 +1,134 @@
+"""Checkpoint files: loaded with ``weights_only=True``, written atomically."""
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+PathLike = Union[str, Path]
+
+
+def checkpoint_safe_globals() -> List[Any]:
+    """The non-tensor globals that MMEngine writes into checkpoints.
+
+    Message-hub history (``HistoryBuffer``) and the numpy arrays, scalars
+    and dtypes inside it. Only these are allowed besides torch's defaults;
+    ``weights_only`` is never turned off.
+    """
+    from mmengine.logging import HistoryBuffer
+    numpy_core = getattr(np, '_core', None) or np.core
+    dtype_classes = {
+        type(np.dtype(name))
+        for name in ('bool', 'int8', 'int16', 'int32', 'int64', 'uint8',
+                     'float16', 'float32', 'float64')
+    }
+    return [
+        HistoryBuffer,
+        numpy_core.multiarray._reconstruct,
+        numpy_core.multiarray.scalar,
+        np.ndarray,
+        np.dtype,
+        *sorted(dtype_classes, key=lambda c: c.__name__),
+    ]
+
+
+class CheckpointError(RuntimeError):
+    """A file that is not a usable checkpoint."""
+
+
+def load_checkpoint_file(path: PathLike, map_location='cpu') -> Any:
+    """``torch.load`` with ``weights_only=True`` and mmofa's allowlist.
+
+    Raises:
+        CheckpointError: The file is missing, is not a torch checkpoint, or
+            holds objects outside the allowlist (which could run code).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f'checkpoint {str(path)!r} does not exist')
+    try:
+        with torch.serialization.safe_globals(checkpoint_safe_globals()):
+            return torch.load(
+                path, map_location=map_location, weights_only=True)
+    except Exception as error:  # torch raises many kinds for a bad file
+        raise CheckpointError(
+            f'cannot load {path} as a checkpoint with weights_only=True: '
+            f'{type(error).__name__}: {error}') from error
+
+
+def state_dict_of(checkpoint: Any, source: str = 'checkpoint') -> Dict:
+    """The state dict in a checkpoint: ``state_dict``/``model`` or itself."""
+    if not isinstance(checkpoint, Mapping):
+        raise CheckpointError(f'{source} holds a {type(checkpoint).__name__}'
+                              ', not a state dict')
+    for key in ('state_dict', 'model'):
+        if isinstance(checkpoint.get(key), Mapping):
+            checkpoint = checkpoint[key]
+            break
+    state_dict = dict(checkpoint)
+    bad = [k for k, v in state_dict.items() if not torch.is_tensor(v)]
+    if bad:
+        raise CheckpointError(f'{source}: not a state dict, entries '
+                              f'{bad[:5]} are not tensors')
+    # Weights saved from a DistributedDataParallel wrapper.
+    if state_dict and all(k.startswith('module.') for k in state_dict):
+        state_dict = {k[len('module.'):]: v for k, v in state_dict.items()}
+    return state_dict
+
+
+def load_model_weights(model: nn.Module, path: PathLike) -> None:
+    """Load a checkpoint into ``model`` strictly, naming bad keys.
+
+    Raises:
+        CheckpointError: Missing, unexpected or mis-shaped keys.
+    """
+    state_dict = state_dict_of(load_checkpoint_file(path), str(path))
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(own))
+    mismatched = [
+        f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+        for k, v in state_dict.items()
+        if k in own and tuple(v.shape) != tuple(own[k].shape)
+    ]
+    hint = ''
+    if any(k.startswith(('blocks.', 'first_conv.')) for k in unexpected):
+        hint = ('\nThis looks like an official Once-for-All checkpoint: '
+                'convert it with tools/convert_ofa_ckpt.py first.')
+    try:
+        model.load_state_dict(state_dict, strict=True)
+    except RuntimeError as error:
+        lines = [f'{path} does not fit {type(model).__name__}:']
+        for label, keys in (('missing', missing), ('unexpected', unexpected),
+                            ('mismatched', mismatched)):
+            if keys:
+                shown = ', '.join(keys[:8])
+                more = f' (+{len(keys) - 8} more)' if len(keys) > 8 else ''
+                lines.append(f'  {len(keys)} {label}: {shown}{more}')
+        if len(lines) == 1:
+            lines.append(f'  {error}')
+        raise CheckpointError('\n'.join(lines) + hint) from None
+
+
+def save_checkpoint_file(obj: Any, path: PathLike) -> None:
+    """``torch.save`` to a temporary file, then rename it over ``path``.
+
+    A crash or kill while saving leaves any earlier file at ``path`` intact.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(
+        prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    try:
+        with os.fdopen(handle, 'wb') as file:
+            torch.save(obj, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
