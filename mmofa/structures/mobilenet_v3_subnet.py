@@ -510,15 +510,17 @@ def detect_format(data: Any, source: str) -> str:
     if not isinstance(data, Mapping) or not data:
         raise SubnetError(f'{source}: a subnet is a non-empty mapping, got '
                           f'{type(data).__name__}: {data!r}')
-    if all(isinstance(v, Mapping) and 'chosen' in v for v in data.values()):
+    keys = [str(k) for k in data]
+    if any(k.startswith('backbone.') or k == 'input_shape' for k in keys):
         return 'mmrazor'
-    if {'ks', 'e', 'd'} & set(data):
+    if {'ks', 'e', 'd'} & set(keys):
         return 'arch_dict'
-    if {'depth', 'kernel_size', 'expand_ratio'} & set(data):
+    if {'depth', 'kernel_size', 'expand_ratio'} & set(keys):
         return 'mmofa'
+    shown = ', '.join(keys[:5]) + (', ...' if len(keys) > 5 else '')
     raise SubnetError(
-        f'{source}: not a subnet in a known format (keys {sorted(data)}); '
-        "expected the official arch dict (ks, e, d), MMRazor's "
+        f'{source}: not a subnet in a known format (keys: {shown}); expected '
+        "the official arch dict (ks, e, d), MMRazor's "
         '{alias: {chosen: value}} or mmofa (depth, kernel_size, expand_ratio)')
 
 

@@ -1,5 +1,6 @@
 """Checkpoint files: loaded with ``weights_only=True``, written atomically."""
 import os
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Union
@@ -11,10 +12,25 @@ import torch.nn as nn
 PathLike = Union[str, Path]
 
 
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` as MMEngine checkpoints use it, and for nothing else.
+
+    Pickle protocol 2 stores ``HistoryBuffer``'s statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``; any other use is refused.
+    """
+    from mmengine.logging import HistoryBuffer
+    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint asks for getattr({obj!r}, {name!r}); only '
+        'HistoryBuffer statistics methods are allowed')
+
+
 def checkpoint_safe_globals() -> List[Any]:
     """The non-tensor globals that MMEngine writes into checkpoints.
 
-    Message-hub history (``HistoryBuffer``) and the numpy arrays, scalars
+    Message-hub history (``HistoryBuffer`` and, through a ``getattr``
+    restricted to it, its statistics methods) and the numpy arrays, scalars
     and dtypes inside it. Only these are allowed besides torch's defaults;
     ``weights_only`` is never turned off.
     """
@@ -27,6 +43,7 @@ def checkpoint_safe_globals() -> List[Any]:
     }
     return [
         HistoryBuffer,
+        (_history_buffer_getattr, 'builtins.getattr'),
         numpy_core.multiarray._reconstruct,
         numpy_core.multiarray.scalar,
         np.ndarray,
