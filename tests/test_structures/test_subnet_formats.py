@@ -206,3 +206,12 @@ def test_bad_files(space, tmp_path):
                                           [7, 7], [5, 3, 3]]), bad_value)
     with pytest.raises(SubnetError, match=re.escape(str(bad_value))):
         parse_mobilenet_v3_subnet(bad_value, space)
+
+
+@pytest.mark.parametrize('name', ['lat22', 'lat31'])
+def test_bundled_subnet_files_equal_the_reference(space, name):
+    from helpers import REPO
+    bundled = REPO / 'configs' / 'subnets' / f'mmrazor_note8_{name}.yaml'
+    reference = REFERENCE / f'mmrazor_OFA_SUBNET_NOTE8_{name.upper()}.yaml'
+    assert parse_mobilenet_v3_subnet(bundled, space) == \
+        parse_mobilenet_v3_subnet(reference, space)

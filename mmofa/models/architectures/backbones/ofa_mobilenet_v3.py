@@ -311,7 +311,7 @@ class OFAMobileNetV3(BaseModule):
         """The active subnet, read from the mutables."""
         depth, kernel_size, expand_ratio = [], [], []
         for stage, mutable_depth in zip(self.stages, self.stage_depths):
-            blocks = stage[:mutable_depth.current_choice]
+            blocks = [stage[b] for b in range(mutable_depth.current_choice)]
             depth.append(mutable_depth.current_choice)
             kernel_size.append(
                 tuple(b.mutable_kernel_size.current_choice for b in blocks))
