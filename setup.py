@@ -1,7 +1,6 @@
 """Install mmofa: ``pip install -e .``."""
 import re
 from pathlib import Path
-
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent

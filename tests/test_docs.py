@@ -10,9 +10,12 @@ def python_blocks(path):
 
 def test_get_started_first_steps_run(monkeypatch):
     monkeypatch.chdir(REPO)
-    block = next(b for b in python_blocks(REPO / 'docs' / 'get_started.md')
-                 if 'init_model' in b)
+    block = next(
+        b for b in python_blocks(REPO / 'docs' / 'get_started.md')
+        if 'init_model' in b)
     namespace = {}
     exec(compile(block, 'docs/get_started.md', 'exec'), namespace)
     assert namespace['model'].estimate_resources() == {
-        'macs': 100520248, 'params': 4595536}
+        'macs': 100520248,
+        'params': 4595536
+    }

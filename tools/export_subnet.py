@@ -17,10 +17,11 @@ def parse_args():
     parser.add_argument('config', help='supernet config file')
     parser.add_argument('checkpoint', help='supernet checkpoint')
     parser.add_argument(
-        'subnet', help='subnet file: mmofa or MMRazor YAML, or an official '
+        'subnet',
+        help='subnet file: mmofa or MMRazor YAML, or an official '
         'arch dict as JSON/YAML')
-    parser.add_argument('--out', required=True,
-                        help='static checkpoint to write (.pth)')
+    parser.add_argument(
+        '--out', required=True, help='static checkpoint to write (.pth)')
     parser.add_argument('--device', default='cpu')
     return parser.parse_args()
 

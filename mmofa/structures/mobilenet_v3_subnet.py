@@ -123,11 +123,12 @@ class MobileNetV3Subnet:
             for s, d in enumerate(self.depth))
         kernel_size, expand_ratio = [], []
         for s in range(space.num_stages):
-            for name, out, allowed, label in (
-                    ('kernel_size', kernel_size, space.kernel_sizes[s],
-                     'kernel sizes'),
-                    ('expand_ratio', expand_ratio, space.expand_ratios[s],
-                     'expand ratios')):
+            for name, out, allowed, label in (('kernel_size', kernel_size,
+                                               space.kernel_sizes[s],
+                                               'kernel sizes'),
+                                              ('expand_ratio', expand_ratio,
+                                               space.expand_ratios[s],
+                                               'expand ratios')):
                 blocks = getattr(self, name)[s]
                 if not isinstance(blocks, (list, tuple)):
                     raise SubnetError(
@@ -139,8 +140,13 @@ class MobileNetV3Subnet:
                         f'depth[{s}] is {depth[s]}: {list(blocks)!r}')
                 out.append(
                     tuple(
-                        _choice(v, allowed, f'{name}[{s}][{b}]', source,
-                                label, integer=name == 'kernel_size')
+                        _choice(
+                            v,
+                            allowed,
+                            f'{name}[{s}][{b}]',
+                            source,
+                            label,
+                            integer=name == 'kernel_size')
                         for b, v in enumerate(blocks)))
         return MobileNetV3Subnet(depth, tuple(kernel_size),
                                  tuple(expand_ratio),
@@ -181,17 +187,22 @@ class MobileNetV3Subnet:
                 where = f'[{i}] (stage {s}, block {b})'
                 # Blocks past the depth are skipped but must still be valid.
                 ks.append(
-                    _choice(per_block['ks'][i], space.kernel_sizes[s],
-                            f"'ks'{where}", source, 'kernel sizes',
-                            integer=True))
+                    _choice(
+                        per_block['ks'][i],
+                        space.kernel_sizes[s],
+                        f"'ks'{where}",
+                        source,
+                        'kernel sizes',
+                        integer=True))
                 es.append(
                     _choice(per_block['e'][i], space.expand_ratios[s],
                             f"'e'{where}", source, 'expand ratios'))
             kernel_size.append(tuple(ks[:depth[s]]))
             expand_ratio.append(tuple(es[:depth[s]]))
             start += max_depth
-        resolution_keys = [k for k in ('r', 'image_size', 'resolution')
-                           if k in arch]
+        resolution_keys = [
+            k for k in ('r', 'image_size', 'resolution') if k in arch
+        ]
         if len(resolution_keys) > 1:
             raise SubnetError(f'{source}: give the resolution once, got '
                               f'{resolution_keys}')
@@ -291,8 +302,8 @@ class MobileNetV3Subnet:
             entry = layers.setdefault(layer, {'blocks': {}})
             if 'block' in match.groupdict():
                 block = int(match['block'])
-                entry['blocks'].setdefault(block, {})[match['attr']] = (key,
-                                                                      value)
+                entry['blocks'].setdefault(block,
+                                           {})[match['attr']] = (key, value)
             else:
                 entry[match['attr']] = (key, value)
 
@@ -302,8 +313,11 @@ class MobileNetV3Subnet:
             if attr in first:
                 _fixed(first[attr][1], expected, first[attr][0], source)
         for block, attrs in first['blocks'].items():
-            expected = {'kernel_size': 3, 'expand_ratio': 1,
-                        'expand_ratio_se': 1}
+            expected = {
+                'kernel_size': 3,
+                'expand_ratio': 1,
+                'expand_ratio_se': 1
+            }
             for attr, (key, value) in attrs.items():
                 if block != 0:
                     raise SubnetError(f'{source}: {key}: the fixed first '
@@ -316,8 +330,9 @@ class MobileNetV3Subnet:
             entry = layers.get(layer, {'blocks': {}})
             prefix = f'backbone.layers.{layer}'
             if 'depth' not in entry:
-                raise SubnetError(f'{source}: {prefix}.depth is missing (stage '
-                                  f'{s}); allowed: {list(space.depths[s])}')
+                raise SubnetError(
+                    f'{source}: {prefix}.depth is missing (stage '
+                    f'{s}); allowed: {list(space.depths[s])}')
             d = _choice(entry['depth'][1], space.depths[s], entry['depth'][0],
                         source, 'depths')
             if 'out_channels' in entry:
@@ -333,9 +348,13 @@ class MobileNetV3Subnet:
                 checked = {}
                 for attr, (key, value) in attrs.items():
                     if attr == 'kernel_size':
-                        checked[attr] = _choice(value, space.kernel_sizes[s],
-                                                key, source, 'kernel sizes',
-                                                integer=True)
+                        checked[attr] = _choice(
+                            value,
+                            space.kernel_sizes[s],
+                            key,
+                            source,
+                            'kernel sizes',
+                            integer=True)
                     else:
                         checked[attr] = _choice(value, space.expand_ratios[s],
                                                 key, source, 'expand ratios')
@@ -359,8 +378,9 @@ class MobileNetV3Subnet:
         extra = sorted(set(layers) - set(range(2, space.num_stages + 2)))
         if extra:
             raise SubnetError(f'{source}: unknown layers {extra}')
-        return cls(tuple(depth), tuple(kernel_size), tuple(expand_ratio),
-                   _resolution(resolution, source))
+        return cls(
+            tuple(depth), tuple(kernel_size), tuple(expand_ratio),
+            _resolution(resolution, source))
 
     def to_mmrazor(self, space: MobileNetV3SearchSpace) -> dict:
         """MMRazor's alias mapping, every block of every stage included."""
@@ -387,7 +407,12 @@ class MobileNetV3Subnet:
             start += max_depth
         if self.resolution is not None:
             chosen['input_shape'] = [self.resolution, self.resolution]
-        return {key: {'chosen': value} for key, value in sorted(chosen.items())}
+        return {
+            key: {
+                'chosen': value
+            }
+            for key, value in sorted(chosen.items())
+        }
 
 
 SubnetLike = Union[MobileNetV3Subnet, Mapping, str, Path]
@@ -399,7 +424,11 @@ _MMRAZOR_LAYER = re.compile(
     r'^backbone\.layers\.(?P<layer>\d+)\.(?P<attr>depth|out_channels)$')
 
 
-def _choice(value, allowed: Sequence, key: str, source: str, label: str,
+def _choice(value,
+            allowed: Sequence,
+            key: str,
+            source: str,
+            label: str,
             integer: bool = False):
     """``value`` as the equal candidate of ``allowed``, or a SubnetError."""
     valid_type = _is_int(value) if integer else _is_number(value)
@@ -557,4 +586,5 @@ def dump_mobilenet_v3_subnet(subnet: MobileNetV3Subnet,
         'mmofa': subnet.to_mmofa,
         'mmrazor': subnet.to_mmrazor,
         'arch_dict': subnet.to_arch_dict,
-    }[fmt](space)
+    }[fmt](
+        space)

@@ -1,4 +1,6 @@
-def make_divisible(value: float, divisor: int = 8, min_value: int = None) -> int:
+def make_divisible(value: float,
+                   divisor: int = 8,
+                   min_value: int = None) -> int:
     """Round ``value`` to a multiple of ``divisor`` as Once-for-All does.
 
     The result is the nearest multiple (halves rounded up), at least

@@ -3,9 +3,10 @@
 The official supernet (``OFAMobileNetV3``) and its extracted static networks
 (``MobileNetV3``) name blocks ``blocks.N`` in one flat list; mmofa (like
 MMRazor) names them ``layer{stage}.{index}``, stage 1 being the fixed first
-block. Both official key styles are accepted: ``blocks.N.mobile_inverted_conv.``
-(released checkpoints) and ``blocks.N.conv.`` (current code), with or without
-the doubled ``.conv.conv.`` / ``.bn.bn.`` of the dynamic layers.
+block. Both official key styles are accepted:
+``blocks.N.mobile_inverted_conv.`` (released checkpoints) and
+``blocks.N.conv.`` (current code), with or without the doubled
+``.conv.conv.`` / ``.bn.bn.`` of the dynamic layers.
 """
 import re
 from typing import Dict, List, Mapping, Sequence, Tuple
@@ -35,7 +36,6 @@ _TOP_RULES = [
      r'backbone.last_conv.feature_mix_layer.conv.weight'),
     (re.compile(r'^classifier\.linear\.(weight|bias)$'), r'head.fc.\1'),
 ]
-
 
 _DOUBLED = re.compile(r'(?:^|(?<=\.))(conv|bn|linear)\.\1\.')
 
@@ -89,8 +89,8 @@ def official_mbv3_key(key: str, stage_depths: Sequence[int]) -> str:
     raise KeyError(f'{key}: not a key of the official OFA MobileNetV3')
 
 
-def convert_official_mbv3(
-        state_dict: Mapping, stage_depths: Sequence[int]) -> Dict[str, object]:
+def convert_official_mbv3(state_dict: Mapping,
+                          stage_depths: Sequence[int]) -> Dict[str, object]:
     """An official MobileNetV3 state dict with mmofa keys.
 
     Raises:
@@ -114,4 +114,3 @@ def convert_official_mbv3(
         raise KeyError('cannot convert official keys:\n  ' +
                        '\n  '.join(unknown))
     return converted
-

@@ -36,8 +36,10 @@ class CallsGetattr:
 def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
     path = tmp_path / 'getattr.pth'
     torch.save({'x': CallsGetattr()}, path)
-    with pytest.raises(CheckpointError, match='only HistoryBuffer statistics '
-                       'methods are allowed'):
+    with pytest.raises(
+            CheckpointError,
+            match='only HistoryBuffer statistics '
+            'methods are allowed'):
         load_checkpoint_file(path)
 
 
@@ -46,10 +48,19 @@ def test_mmengine_checkpoint_contents_load(tmp_path):
     buffer.update(0.5)
     buffer.update(0.25)
     checkpoint = {
-        'state_dict': {'w': torch.ones(2)},
-        'message_hub': {'log_scalars': {'train/loss': buffer}},
-        'meta': {'seed': np.int64(3), 'hist': np.arange(3.0),
-                 'dtype': np.dtype('float32')},
+        'state_dict': {
+            'w': torch.ones(2)
+        },
+        'message_hub': {
+            'log_scalars': {
+                'train/loss': buffer
+            }
+        },
+        'meta': {
+            'seed': np.int64(3),
+            'hist': np.arange(3.0),
+            'dtype': np.dtype('float32')
+        },
     }
     path = tmp_path / 'runner.pth'
     torch.save(checkpoint, path)
@@ -87,6 +98,6 @@ def test_save_is_atomic(tmp_path):
     save_checkpoint_file({'state_dict': {'w': torch.zeros(3)}}, path)
     with pytest.raises(RuntimeError, match='disk full'):
         save_checkpoint_file({'state_dict': {}, 'x': FailsToPickle()}, path)
-    assert torch.equal(load_checkpoint_file(path)['state_dict']['w'],
-                       torch.zeros(3))
+    assert torch.equal(
+        load_checkpoint_file(path)['state_dict']['w'], torch.zeros(3))
     assert [p.name for p in tmp_path.iterdir()] == ['latest.pth']

@@ -18,8 +18,7 @@ def test_init_model_builds_eval_model_with_its_config():
     assert isinstance(model, OFA) and not model.training
     assert model.cfg.model.type == 'mmofa.OFA'
     small = init_model(
-        W10_CONFIG,
-        cfg_options={'model.architecture.head.num_classes': 10})
+        W10_CONFIG, cfg_options={'model.architecture.head.num_classes': 10})
     assert small(torch.randn(1, 3, 64, 64), mode='tensor').shape == (1, 10)
     with pytest.raises(FileNotFoundError, match='does not exist'):
         init_model('configs/no_such_config.py')
@@ -39,8 +38,10 @@ def test_set_subnet_takes_all_three_forms(model, tmp_path):
     assert model.current_subnet().resolution == 140
     logits = model(torch.randn(2, 3, 140, 140), mode='tensor')
     assert logits.shape == (2, 1000)
-    with pytest.raises(SubnetError, match=r"'ks'\[0\] \(stage 0, block 0\) "
-                       r'= 9 is not allowed'):
+    with pytest.raises(
+            SubnetError,
+            match=r"'ks'\[0\] \(stage 0, block 0\) "
+            r'= 9 is not allowed'):
         model.set_subnet(dict(ks=[9] * 20, e=3, d=2))
 
 
@@ -60,8 +61,8 @@ def test_save_subnet_files_rebuild_the_static_model(model, tmp_path):
     assert sorted(p.name for p in (tmp_path / 'export').iterdir()) == [
         'lat31.pth', 'lat31.yaml', 'lat31_config.py'
     ]
-    assert model.backbone.parse_subnet(
-        read_subnet_file(paths['subnet'])) == model.current_subnet()
+    assert model.backbone.parse_subnet(read_subnet_file(
+        paths['subnet'])) == model.current_subnet()
     static = init_model(paths['config'], paths['checkpoint'])
     x = torch.randn(2, 3, 152, 152)
     with torch.no_grad():

@@ -22,8 +22,8 @@ def test_elastic_conv_slices_prefix_without_copy():
     assert torch.equal(y, reference)
     # Full width gives the plain convolution.
     full = torch.randn(2, 8, 9, 9)
-    assert torch.equal(conv(full), F.conv2d(full, conv.weight, conv.bias, 2,
-                                            1))
+    assert torch.equal(
+        conv(full), F.conv2d(full, conv.weight, conv.bias, 2, 1))
 
 
 def test_elastic_conv_rejects_too_many_channels():
@@ -85,8 +85,9 @@ def test_depthwise_without_transform_is_centre_crop():
 
 def test_depthwise_rejects_unknown_kernel():
     conv = ElasticDepthwiseConv2d(4, [3, 5, 7])
-    with pytest.raises(ValueError, match=r'kernel size 9 is not one of '
-                       r'\[3, 5, 7\]'):
+    with pytest.raises(
+            ValueError, match=r'kernel size 9 is not one of '
+            r'\[3, 5, 7\]'):
         conv(torch.randn(1, 4, 8, 8), kernel_size=9)
     with pytest.raises(ValueError, match='must be odd'):
         ElasticDepthwiseConv2d(4, [3, 4])
@@ -129,9 +130,16 @@ def test_elastic_bn_eval_uses_sliced_statistics():
                             bn.weight[:4], bn.bias[:4], False, 0.0, bn.eps)
     assert torch.equal(bn(x), expected)
     state = bn.active_state_dict(4)
-    assert {k: tuple(v.shape) for k, v in state.items()} == {
-        'weight': (4, ), 'bias': (4, ), 'running_mean': (4, ),
-        'running_var': (4, ), 'num_batches_tracked': ()}
+    assert {
+        k: tuple(v.shape)
+        for k, v in state.items()
+    } == {
+        'weight': (4, ),
+        'bias': (4, ),
+        'running_mean': (4, ),
+        'running_var': (4, ),
+        'num_batches_tracked': ()
+    }
 
 
 def test_elastic_linear():

@@ -38,8 +38,10 @@ def test_mutable_choices_and_errors():
     mutable.current_choice = 5.0
     assert mutable.current_choice == 5 and isinstance(mutable.current_choice,
                                                       int)
-    with pytest.raises(ChoiceError, match=r'layer2.0.kernel_size = 9 is not '
-                       r'allowed; allowed: \[3, 5, 7\]'):
+    with pytest.raises(
+            ChoiceError,
+            match=r'layer2.0.kernel_size = 9 is not '
+            r'allowed; allowed: \[3, 5, 7\]'):
         mutable.current_choice = 9
     with pytest.raises(ChoiceError, match='repeat'):
         OneShotMutableValue([3, 3], 'x')
@@ -76,16 +78,20 @@ def test_set_and_current_choices():
     assert mutator.current_choices['layer2.depth'] == 1
     with pytest.raises(ChoiceError, match="unknown group 'layer9.depth'"):
         mutator.set_choices({'layer9.depth': 1})
-    with pytest.raises(ChoiceError, match=r'layer1.depth = 3 is not allowed;'
-                       r' allowed: \[1, 2\]'):
+    with pytest.raises(
+            ChoiceError,
+            match=r'layer1.depth = 3 is not allowed;'
+            r' allowed: \[1, 2\]'):
         mutator.set_choices({'layer1.depth': 3})
 
 
 def test_constraints_restrict_sampling_only():
     _, mutator = make_mutator()
     mutator.set_constraints({'kernel_size': [7], 'expand_ratio': [4, 6]})
-    assert mutator.constraints == {'kernel_size': (7, ),
-                                   'expand_ratio': (4, 6)}
+    assert mutator.constraints == {
+        'kernel_size': (7, ),
+        'expand_ratio': (4, 6)
+    }
     generator = random.Random(0)
     for _ in range(20):
         choices = mutator.sample_choices('random', generator)
@@ -104,8 +110,9 @@ def test_bad_constraints():
     _, mutator = make_mutator()
     with pytest.raises(ChoiceError, match="unknown dimension 'width'"):
         mutator.set_constraints({'width': [1]})
-    with pytest.raises(ChoiceError, match=r'kernel_size=\[9\] leaves no '
-                       'choice'):
+    with pytest.raises(
+            ChoiceError, match=r'kernel_size=\[9\] leaves no '
+            'choice'):
         mutator.set_constraints({'kernel_size': [9]})
     with pytest.raises(ChoiceError, match=r'\[9\] is not a candidate'):
         mutator.set_constraints({'kernel_size': [7, 9]})
@@ -119,11 +126,15 @@ def test_custom_groups_share_one_choice():
     mutator.set_choices({'layer1.expand_ratio': 3})
     assert supernet.mutables[1].current_choice == 3
     assert supernet.mutables[3].current_choice == 3
-    mutator.set_alias_choices({'layer1.0.expand_ratio': 4,
-                               'layer1.1.expand_ratio': 4})
+    mutator.set_alias_choices({
+        'layer1.0.expand_ratio': 4,
+        'layer1.1.expand_ratio': 4
+    })
     with pytest.raises(ChoiceError, match='must be equal'):
-        mutator.set_alias_choices({'layer1.0.expand_ratio': 4,
-                                   'layer1.1.expand_ratio': 6})
+        mutator.set_alias_choices({
+            'layer1.0.expand_ratio': 4,
+            'layer1.1.expand_ratio': 6
+        })
 
 
 def test_bad_custom_groups():

@@ -48,9 +48,8 @@ def test_static_export_equals_supernet_on_20_subnets(supernet):
             names = [n for n, _ in static.named_parameters()]
             assert not [n for n in names if 'matrix' in n]
             assert not [
-                m for m in static.modules()
-                if 'Elastic' in type(m).__name__ or 'Mutable' in type(
-                    m).__name__
+                m for m in static.modules() if 'Elastic' in type(m).__name__
+                or 'Mutable' in type(m).__name__
             ]
 
 
@@ -85,8 +84,9 @@ def test_loads_an_mmrazor_checkpoint():
 
     mmrazor['architecture.backbone.last_mutable_channels.mask'] = \
         torch.ones(1536)
-    with pytest.raises(RuntimeError, match='has 1536 channels, this '
-                       'supernet has 1280'):
+    with pytest.raises(
+            RuntimeError, match='has 1536 channels, this '
+            'supernet has 1280'):
         target.load_state_dict(mmrazor, strict=True)
 
 
@@ -135,11 +135,11 @@ def test_flops_and_params_agree_with_hook_count(supernet):
     for subnet in random_subnets(supernet, 6, seed=11):
         static = supernet.export_subnet()
         for resolution in (224, 160, generator.randrange(97, 257)):
-            macs, params = count_macs_params(
-                static, (1, 3, resolution, resolution))
+            macs, params = count_macs_params(static,
+                                             (1, 3, resolution, resolution))
             estimate = supernet.estimate_resources(subnet, resolution)
-            assert estimate == dict(macs=macs, params=params), (subnet,
-                                                                resolution)
+            assert estimate == dict(
+                macs=macs, params=params), (subnet, resolution)
 
 
 def test_official_flops_figures():
@@ -195,15 +195,17 @@ def test_per_stage_candidates_and_fixed_kernels():
     for _ in random_subnets(model, 3):
         x = torch.randn(1, 3, 96, 96)
         with torch.no_grad():
-            assert torch.allclose(model(x), model.export_subnet()(x),
-                                  atol=1e-5, rtol=0)
+            assert torch.allclose(
+                model(x), model.export_subnet()(x), atol=1e-5, rtol=0)
 
 
 def test_wrong_checkpoint_is_named(tmp_path):
     model = init_model(W12_CONFIG)
     path = tmp_path / 'w12.pth'
     torch.save({'state_dict': model.state_dict()}, path)
-    with pytest.raises(CheckpointError, match='mismatched: '
-                       'architecture.backbone.first_conv.conv.weight: '
-                       r'checkpoint \(24, 3, 3, 3\) vs model \(16, 3, 3, 3\)'):
+    with pytest.raises(
+            CheckpointError,
+            match='mismatched: '
+            'architecture.backbone.first_conv.conv.weight: '
+            r'checkpoint \(24, 3, 3, 3\) vs model \(16, 3, 3, 3\)'):
         init_model(W10_CONFIG, path)

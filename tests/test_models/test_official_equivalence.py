@@ -1,10 +1,9 @@
-"""mmofa against the official Once-for-All implementation (``pip install ofa``)."""
+"""mmofa against the official Once-for-All code (``pip install ofa``)."""
 import json
 
 import pytest
 import torch
-from helpers import (REFERENCE, W10_CONFIG, W12_CONFIG, perturb_,
-                     random_subnets)
+from helpers import REFERENCE, W10_CONFIG, W12_CONFIG, perturb_, random_subnets
 from ofa.imagenet_classification.elastic_nn.networks import \
     OFAMobileNetV3 as OfficialOFAMobileNetV3
 from ofa.nas.efficiency_predictor import Mbv3FLOPsModel
@@ -32,7 +31,10 @@ def carry_weights(official, width_mult):
     """An mmofa supernet holding the official supernet's weights."""
     model = init_model(CONFIGS[width_mult])
     state = convert_official_mbv3(official.state_dict(), [4] * 5)
-    model.load_state_dict({f'architecture.{k}': v for k, v in state.items()},
+    model.load_state_dict({
+        f'architecture.{k}': v
+        for k, v in state.items()
+    },
                           strict=True)
     return model
 
@@ -67,8 +69,9 @@ def test_flops_agree_with_official_flops_model(pair):
     for i, _ in enumerate(random_subnets(model, 10, seed=2)):
         resolution = 128 + 4 * (7 * i % 25)
         arch = model.dump_subnet(fmt='arch_dict')
-        expected = flops_model.get_efficiency({**arch,
-                                               'image_size': resolution})
+        expected = flops_model.get_efficiency({
+            **arch, 'image_size': resolution
+        })
         ours = model.estimate_resources(resolution=resolution)['macs']
         assert ours / 1e6 == pytest.approx(expected, abs=1e-9), arch
 
@@ -106,8 +109,10 @@ def test_official_static_key_dump_maps_onto_the_export():
     arch = json.loads((REFERENCE / 'example_arch.json').read_text())
     model = init_model(W10_CONFIG)
     model.set_subnet(arch)
-    ours = {k: tuple(v.shape)
-            for k, v in model.export_subnet().state_dict().items()}
+    ours = {
+        k: tuple(v.shape)
+        for k, v in model.export_subnet().state_dict().items()
+    }
     mapped = {
         official_mbv3_key(k, arch['d']): s
         for k, s in _key_dump('static_subnet_keys.txt')

@@ -32,20 +32,23 @@ def test_official_arch_dict(space):
     assert subnet.resolution is None
     arch = subnet.to_arch_dict(space)
     assert len(arch['ks']) == len(arch['e']) == 20 and arch['d'] == [
-        3, 2, 4, 2, 4]
+        3, 2, 4, 2, 4
+    ]
     assert parse_mobilenet_v3_subnet(arch, space) == subnet
     # Scalars broadcast, as in the official set_active_subnet.
     largest = parse_mobilenet_v3_subnet(dict(ks=7, e=6, d=4, r=192), space)
     assert largest.kernel_size == ((7, ) * 4, ) * 5
     assert largest.resolution == 192
     # The official NAS code keeps the resolution as a one-element list.
-    assert parse_mobilenet_v3_subnet({**EXAMPLE_ARCH, 'image_size': [160]},
-                                     space).resolution == 160
+    assert parse_mobilenet_v3_subnet({
+        **EXAMPLE_ARCH, 'image_size': [160]
+    }, space).resolution == 160
 
 
 def test_round_trip_through_all_formats(space, tmp_path):
-    subnet = parse_mobilenet_v3_subnet({**EXAMPLE_ARCH, 'image_size': 176},
-                                       space)
+    subnet = parse_mobilenet_v3_subnet({
+        **EXAMPLE_ARCH, 'image_size': 176
+    }, space)
     for fmt in ('mmofa', 'mmrazor', 'arch_dict'):
         data = dump_mobilenet_v3_subnet(subnet, space, fmt)
         assert parse_mobilenet_v3_subnet(data, space) == subnet
@@ -83,8 +86,10 @@ def test_mmrazor_dump_has_every_key_of_their_files(space):
 
 
 def test_mmrazor_yaml_of_other_width_is_refused(space_w12):
-    with pytest.raises(SubnetError, match=r'backbone.first_channels = 16 but '
-                       r'this supernet has 24 there'):
+    with pytest.raises(
+            SubnetError,
+            match=r'backbone.first_channels = 16 but '
+            r'this supernet has 24 there'):
         parse_mobilenet_v3_subnet(
             REFERENCE / 'mmrazor_OFA_SUBNET_NOTE8_LAT22.yaml', space_w12)
 
@@ -92,8 +97,10 @@ def test_mmrazor_yaml_of_other_width_is_refused(space_w12):
 def test_mmofa_yaml_of_other_width_is_refused(space, space_w12):
     subnet = parse_mobilenet_v3_subnet(EXAMPLE_ARCH, space)
     data = subnet.to_mmofa(space)
-    with pytest.raises(SubnetError, match=r'width_mult = 1.0 but the supernet'
-                       r' has width_mult 1.2'):
+    with pytest.raises(
+            SubnetError,
+            match=r'width_mult = 1.0 but the supernet'
+            r' has width_mult 1.2'):
         parse_mobilenet_v3_subnet(data, space_w12)
 
 
@@ -114,10 +121,9 @@ def _mmofa(**changes):
      r"'d'\[2\] = 5 is not allowed; allowed depths: \[2, 3, 4\]"),
     (dict(ks=3, e=3, d=[2, 2, 2, 2]),
      r'd has 4 entries, the supernet needs 5: \[2, 2, 2, 2\]'),
-    (dict(ks=[3] * 19, e=3, d=2),
-     r'ks has 19 entries, the supernet needs 20'),
-    (dict(ks=3.0, e=3, d=2),
-     r"'ks'\[0\] \(stage 0, block 0\) = 3.0 must be an integer"),
+    (dict(ks=[3] * 19, e=3, d=2), r'ks has 19 entries, the supernet needs 20'),
+    (dict(ks=3.0, e=3,
+          d=2), r"'ks'\[0\] \(stage 0, block 0\) = 3.0 must be an integer"),
     (dict(ks=3, e=5, d=2),
      r"'e'\[0\] \(stage 0, block 0\) = 5 is not allowed; allowed expand "
      r'ratios: \[3, 4, 6\]'),
@@ -147,25 +153,31 @@ def _lat22():
 @pytest.mark.parametrize('change,pattern', [
     (lambda d: d.pop('backbone.layers.4.depth'),
      r'backbone.layers.4.depth is missing \(stage 2\); allowed: \[2, 3, 4\]'),
-    (lambda d: d.update({'backbone.layers.3.1.kernel_size': {'chosen': 9}}),
-     r'backbone.layers.3.1.kernel_size = 9 is not allowed; allowed kernel '
+    (lambda d: d.update({'backbone.layers.3.1.kernel_size': {
+        'chosen': 9
+    }}), r'backbone.layers.3.1.kernel_size = 9 is not allowed; allowed kernel '
      r'sizes: \[3, 5, 7\]'),
-    (lambda d: d.update({'backbone.layers.5.depth': {'chosen': 5}}),
-     r'backbone.layers.5.depth = 5 is not allowed; allowed depths'),
-    (lambda d: d.update({'backbone.layers.6.out_channels': {'chosen': 192}}),
-     r'backbone.layers.6.out_channels = 192 but this supernet has 160'),
-    (lambda d: d.update({'backbone.layers.2.0.width': {'chosen': 1}}),
-     r"unknown key 'backbone.layers.2.0.width'"),
-    (lambda d: d.update({'backbone.layers.2.4.kernel_size': {'chosen': 3}}),
-     r'backbone.layers.2.4: stage 0 has 4 blocks'),
+    (lambda d: d.update({'backbone.layers.5.depth': {
+        'chosen': 5
+    }}), r'backbone.layers.5.depth = 5 is not allowed; allowed depths'),
+    (lambda d: d.update({'backbone.layers.6.out_channels': {
+        'chosen': 192
+    }}), r'backbone.layers.6.out_channels = 192 but this supernet has 160'),
+    (lambda d: d.update({'backbone.layers.2.0.width': {
+        'chosen': 1
+    }}), r"unknown key 'backbone.layers.2.0.width'"),
+    (lambda d: d.update({'backbone.layers.2.4.kernel_size': {
+        'chosen': 3
+    }}), r'backbone.layers.2.4: stage 0 has 4 blocks'),
     (lambda d: d.update({'backbone.layers.3.0.expand_ratio_se': {
-        'chosen': 6}}),
-     r'expand_ratio_se = 6 gives a squeeze-excitation of 40 channels, but '
+        'chosen': 6
+    }}), r'expand_ratio_se = 6 gives a squeeze-excitation of 40 channels, but '
      r'expand_ratio = 3 gives 24'),
     (lambda d: d.pop('backbone.layers.2.1.kernel_size'),
      r'backbone.layers.2.1.kernel_size is missing for active block 1'),
-    (lambda d: d.update({'input_shape': {'chosen': [140, 160]}}),
-     r'input_shape = \[140, 160\] must be a square size'),
+    (lambda d: d.update({'input_shape': {
+        'chosen': [140, 160]
+    }}), r'input_shape = \[140, 160\] must be a square size'),
     (lambda d: d.update({'backbone.layers.2.depth': 2}),
      r'backbone.layers.2.depth: expected a mapping \{chosen: value\}'),
 ])
@@ -187,8 +199,8 @@ def test_mmrazor_blocks_past_depth_are_accepted(space):
 def test_bad_files(space, tmp_path):
     malformed = tmp_path / 'bad.yaml'
     malformed.write_text('depth: [2, 3\nkernel_size: {')
-    with pytest.raises(SubnetError, match=re.escape(str(malformed)) +
-                       ': not valid YAML'):
+    with pytest.raises(
+            SubnetError, match=re.escape(str(malformed)) + ': not valid YAML'):
         parse_mobilenet_v3_subnet(malformed, space)
     listing = tmp_path / 'list.yaml'
     listing.write_text('- 1\n- 2\n')
@@ -202,8 +214,10 @@ def test_bad_files(space, tmp_path):
         parse_mobilenet_v3_subnet(unknown, space)
     # The error names the file it came from.
     bad_value = tmp_path / 'kernel9.yaml'
-    write_subnet_file(_mmofa(kernel_size=[[9, 5], [5, 5, 7], [3, 3, 3, 3],
-                                          [7, 7], [5, 3, 3]]), bad_value)
+    write_subnet_file(
+        _mmofa(
+            kernel_size=[[9, 5], [5, 5, 7], [3, 3, 3, 3], [7, 7], [5, 3, 3]]),
+        bad_value)
     with pytest.raises(SubnetError, match=re.escape(str(bad_value))):
         parse_mobilenet_v3_subnet(bad_value, space)
 

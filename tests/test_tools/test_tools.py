@@ -37,14 +37,15 @@ def test_demo_dataset_is_deterministic(tmp_path):
 def test_sample_subnets_prints_table_and_exports(tmp_path):
     run('tools/dataset_converters/make_demo_dataset.py', tmp_path / 'data',
         '--train-per-class', 1, '--val-per-class', 1, '--size', 32)
-    out = run('tools/analysis/sample_subnets.py', W10_CONFIG,
-              '--num-subnets', 2, '--images', tmp_path / 'data' / 'val',
-              '--subnets', REFERENCE / 'mmrazor_OFA_SUBNET_NOTE8_LAT22.yaml',
-              '--export', 'mmrazor_OFA_SUBNET_NOTE8_LAT22', '--work-dir',
+    out = run('tools/analysis/sample_subnets.py', W10_CONFIG, '--num-subnets',
+              2, '--images', tmp_path / 'data' / 'val', '--subnets',
+              REFERENCE / 'mmrazor_OFA_SUBNET_NOTE8_LAT22.yaml', '--export',
+              'mmrazor_OFA_SUBNET_NOTE8_LAT22', '--work-dir',
               tmp_path / 'work')
     lines = out.splitlines()
-    assert lines[0].split() == ['subnet', 'res', 'depth', 'MFLOPs',
-                                'Params(M)']
+    assert lines[0].split() == [
+        'subnet', 'res', 'depth', 'MFLOPs', 'Params(M)'
+    ]
     rows = {line.split()[0]: line.split() for line in lines[2:6]}
     assert rows['max'][3] == '566.2' and rows['min'][3] == '121.3'
     assert 'random_1' in rows

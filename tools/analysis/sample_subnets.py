@@ -7,7 +7,8 @@ random ones (seeded) and any ``--subnets`` files, prints a table of MFLOPs
 subnet YAML and config, and checks on a few images that the static model
 gives the supernet's logits.
 
-    python tools/analysis/sample_subnets.py configs/ofa/ofa_mbv3_w10_supernet.py \
+    python tools/analysis/sample_subnets.py \
+        configs/ofa/ofa_mbv3_w10_supernet.py \
         --images data/demo/val --work-dir work_dirs/sample_subnets
 """
 import argparse
@@ -26,17 +27,25 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='supernet config file')
     parser.add_argument('--checkpoint', help='supernet weights (optional)')
-    parser.add_argument('--num-subnets', type=int, default=6,
-                        help='random subnets to sample')
-    parser.add_argument('--subnets', nargs='*', default=[],
-                        help='subnet files (mmofa / MMRazor YAML, arch JSON)')
+    parser.add_argument(
+        '--num-subnets', type=int, default=6, help='random subnets to sample')
+    parser.add_argument(
+        '--subnets',
+        nargs='*',
+        default=[],
+        help='subnet files (mmofa / MMRazor YAML, arch JSON)')
     parser.add_argument('--seed', type=int, default=0, help='sampling seed')
-    parser.add_argument('--resolution', type=int, default=224,
-                        help='input size for subnets without their own')
-    parser.add_argument('--export', default='random_0',
-                        help='name of the subnet to export')
-    parser.add_argument('--images', help='folder of images for the check '
-                        '(searched recursively); random inputs if omitted')
+    parser.add_argument(
+        '--resolution',
+        type=int,
+        default=224,
+        help='input size for subnets without their own')
+    parser.add_argument(
+        '--export', default='random_0', help='name of the subnet to export')
+    parser.add_argument(
+        '--images',
+        help='folder of images for the check '
+        '(searched recursively); random inputs if omitted')
     parser.add_argument('--num-images', type=int, default=8)
     parser.add_argument('--work-dir', default='work_dirs/sample_subnets')
     return parser.parse_args()
@@ -44,17 +53,20 @@ def parse_args():
 
 def load_images(folder: str, count: int, size: int, model) -> torch.Tensor:
     """``count`` images resized to ``size`` and normalised by the model."""
-    paths = sorted(p for p in Path(folder).rglob('*')
-                   if p.suffix.lower() in ('.png', '.jpg', '.jpeg'))[:count]
+    paths = sorted(
+        p for p in Path(folder).rglob('*')
+        if p.suffix.lower() in ('.png', '.jpg', '.jpeg'))[:count]
     if not paths:
         raise FileNotFoundError(f'no images under {folder!r}')
     # BGR uint8 CHW, as mmcv loads images for ClsDataPreprocessor(to_rgb).
     tensors = [
         torch.from_numpy(
             np.ascontiguousarray(
-                np.asarray(Image.open(p).convert('RGB').resize(
-                    (size, size), Image.BILINEAR))[..., ::-1])).permute(
-                        2, 0, 1) for p in paths
+                np.asarray(
+                    Image.open(p).convert('RGB').resize(
+                        (size, size),
+                        Image.BILINEAR))[..., ::-1])).permute(2, 0, 1)
+        for p in paths
     ]
     return model.data_preprocessor({'inputs': tensors}, False)['inputs']
 
@@ -64,8 +76,10 @@ def main():
     model = init_model(args.config, args.checkpoint)
     generator = random.Random(args.seed)
 
-    subnets = {'max': model.sample_subnet('max'),
-               'min': model.sample_subnet('min')}
+    subnets = {
+        'max': model.sample_subnet('max'),
+        'min': model.sample_subnet('min')
+    }
     for i in range(args.num_subnets):
         subnets[f'random_{i}'] = model.sample_subnet('random', generator)
     for path in args.subnets:

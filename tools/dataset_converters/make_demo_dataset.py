@@ -33,8 +33,9 @@ def _shape_mask(shape: str, size: int, rng: np.random.RandomState):
             np.abs(dx) <= (dy + radius) * 0.6)
     if shape == 'cross':
         arm = radius * 0.3
-        return ((np.abs(dy) <= arm) & (np.abs(dx) <= radius)) | (
-            (np.abs(dx) <= arm) & (np.abs(dy) <= radius))
+        return ((np.abs(dy) <= arm) &
+                (np.abs(dx) <= radius)) | ((np.abs(dx) <= arm) &
+                                           (np.abs(dy) <= radius))
     if shape == 'ring':
         dist = dy**2 + dx**2
         return (dist <= radius**2) & (dist >= (radius * 0.55)**2)
@@ -48,14 +49,20 @@ def make_image(label: int, size: int, seed: int) -> np.ndarray:
     background = rng.uniform(40, 215, size=3)
     image = background + rng.normal(0, 18, size=(size, size, 3))
     if colour == 'warm':
-        foreground = [rng.uniform(170, 255), rng.uniform(40, 150),
-                      rng.uniform(0, 70)]
+        foreground = [
+            rng.uniform(170, 255),
+            rng.uniform(40, 150),
+            rng.uniform(0, 70)
+        ]
     else:
-        foreground = [rng.uniform(0, 70), rng.uniform(60, 170),
-                      rng.uniform(170, 255)]
+        foreground = [
+            rng.uniform(0, 70),
+            rng.uniform(60, 170),
+            rng.uniform(170, 255)
+        ]
     mask = _shape_mask(shape, size, rng)
-    image[mask] = np.asarray(foreground) + rng.normal(0, 10, size=(mask.sum(),
-                                                                   3))
+    image[mask] = np.asarray(foreground) + rng.normal(
+        0, 10, size=(mask.sum(), 3))
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
@@ -67,8 +74,8 @@ def write_split(root: Path, split: str, per_class: int, size: int,
         folder.mkdir(parents=True, exist_ok=True)
         for index in range(per_class):
             key = f'{seed}/{split}/{label}/{index}'.encode()
-            image_seed = int.from_bytes(hashlib.sha256(key).digest()[:4],
-                                        'little')
+            image_seed = int.from_bytes(
+                hashlib.sha256(key).digest()[:4], 'little')
             Image.fromarray(make_image(label, size, image_seed)).save(
                 folder / f'{index:04d}.png', optimize=False)
             count += 1

@@ -22,7 +22,6 @@ model = dict(
             in_channels=1280,
             dropout_rate=0.1,
             loss=dict(
-                type='LabelSmoothLoss', label_smooth_val=0.1,
-                mode='original'),
+                type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
             topk=(1, 5))),
     mutator=dict(type='mmofa.OFAMutator'))

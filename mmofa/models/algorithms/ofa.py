@@ -102,21 +102,20 @@ class OFA(BaseModel):
         Sampling respects the mutator's constraints; ``generator`` is a
         ``random.Random`` or an int seed.
         """
-        self.mutator.set_choices(
-            self.mutator.sample_choices(mode, generator))
+        self.mutator.set_choices(self.mutator.sample_choices(mode, generator))
         self.resolution = None
         return self.current_subnet()
 
     def dump_subnet(self, subnet=None, fmt: str = 'mmofa') -> Dict:
         """A subnet (default: the active one) as a mapping in ``fmt``."""
-        subnet = (self.current_subnet()
-                  if subnet is None else self.backbone.parse_subnet(subnet))
+        subnet = (
+            self.current_subnet()
+            if subnet is None else self.backbone.parse_subnet(subnet))
         return self.backbone.dump_subnet(subnet, fmt)
 
     def estimate_resources(self,
                            subnet=None,
-                           resolution: Optional[int] = None
-                           ) -> Dict[str, int]:
+                           resolution: Optional[int] = None) -> Dict[str, int]:
         """Analytic ``macs`` (per image) and ``params`` of a subnet.
 
         Args:
@@ -128,8 +127,9 @@ class OFA(BaseModel):
             fc = self.architecture.head.fc
             self._resource_estimator = self.backbone.resource_estimator(
                 fc.out_features, fc.bias is not None)
-        subnet = (self.current_subnet()
-                  if subnet is None else self.backbone.parse_subnet(subnet))
+        subnet = (
+            self.current_subnet()
+            if subnet is None else self.backbone.parse_subnet(subnet))
         return self._resource_estimator(subnet, resolution)
 
     # ------------------------------------------------------------- export

@@ -5,7 +5,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mmofa.registry import MODELS
 
+
+@MODELS.register_module()
 class ElasticConv2d(nn.Conv2d):
     """A convolution with elastic input and output channels.
 
@@ -36,7 +39,9 @@ class ElasticConv2d(nn.Conv2d):
             bias=bias)
 
     def active_weight(
-        self, in_channels: int, out_channels: Optional[int] = None
+        self,
+        in_channels: int,
+        out_channels: Optional[int] = None
     ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Weight and bias of the first ``out_channels`` x ``in_channels``."""
         if out_channels is None:
@@ -75,6 +80,7 @@ class ElasticConv2d(nn.Conv2d):
         return state
 
 
+@MODELS.register_module()
 class ElasticDepthwiseConv2d(nn.Conv2d):
     """A depthwise convolution with elastic channels and kernel size.
 
@@ -162,6 +168,6 @@ class ElasticDepthwiseConv2d(nn.Conv2d):
                           channels: Optional[int] = None,
                           kernel_size: Optional[int] = None) -> dict:
         """A copy of the active (transformed) kernel for a static conv."""
-        weight = self.active_weight(channels or self.out_channels,
-                                    kernel_size or self.kernel_sizes[-1])
+        weight = self.active_weight(channels or self.out_channels, kernel_size
+                                    or self.kernel_sizes[-1])
         return {'weight': weight.detach().clone()}

@@ -4,7 +4,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mmofa.registry import MODELS
 
+
+@MODELS.register_module()
 class ElasticLinear(nn.Linear):
     """A linear layer with elastic input and output features.
 
@@ -13,7 +16,9 @@ class ElasticLinear(nn.Linear):
     """
 
     def active_weight(
-        self, in_features: int, out_features: Optional[int] = None
+        self,
+        in_features: int,
+        out_features: Optional[int] = None
     ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         if out_features is None:
             out_features = self.out_features

@@ -4,7 +4,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mmofa.registry import MODELS
 
+
+@MODELS.register_module()
 class ElasticBatchNorm2d(nn.BatchNorm2d):
     """Batch norm over the first ``x.size(1)`` channels of the full layer.
 
@@ -45,6 +48,6 @@ class ElasticBatchNorm2d(nn.BatchNorm2d):
         state = {}
         for name, tensor in self.state_dict(keep_vars=True).items():
             tensor = tensor.detach()
-            state[name] = (tensor[:num_features] if tensor.dim() else
-                           tensor).clone()
+            state[name] = (tensor[:num_features]
+                           if tensor.dim() else tensor).clone()
         return state

@@ -5,9 +5,11 @@ from mmofa.models.architectures.static.bricks import (ConvBNAct,
                                                       global_avg_pool,
                                                       se_mid_channels)
 from mmofa.models.utils import build_activation
+from mmofa.registry import MODELS
 from .elastic_conv import ElasticConv2d
 
 
+@MODELS.register_module()
 class ElasticSqueezeExcitation(nn.Module):
     """Squeeze-excitation over an elastic number of channels.
 

@@ -5,6 +5,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 import torch.nn as nn
 
+from mmofa.registry import MODELS
+
 
 class ChoiceError(ValueError):
     """A value that is not a candidate of a mutable or a group of mutables."""
@@ -15,6 +17,7 @@ def is_number(value: Any) -> bool:
     return isinstance(value, Number) and not isinstance(value, bool)
 
 
+@MODELS.register_module()
 class OneShotMutableValue(nn.Module):
     """One elastic choice: its candidates, its current value and its alias.
 
@@ -113,7 +116,7 @@ class DerivedMutable:
 
 
 def sample_from(candidates: Iterable, generator: Optional[random.Random]):
-    """One of ``candidates``, drawn with ``generator`` (module random if None)."""
+    """One of ``candidates`` drawn with ``generator`` (None: module random)."""
     candidates = tuple(candidates)
     if generator is None:
         return random.choice(candidates)

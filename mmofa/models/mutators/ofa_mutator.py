@@ -6,8 +6,8 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmofa.models.mutables import (ChoiceError, OneShotMutableValue,
-                                   is_number, sample_from)
+from mmofa.models.mutables import (ChoiceError, OneShotMutableValue, is_number,
+                                   sample_from)
 from mmofa.registry import MODELS
 
 Generator = Union[random.Random, int, None]
@@ -39,8 +39,9 @@ class OFAMutator(BaseModule):
     """
 
     def __init__(self,
-                 custom_groups: Optional[Mapping[str, Union[str,
-                                                            Sequence[str]]]] = None,
+                 custom_groups: Optional[Mapping[str,
+                                                 Union[str,
+                                                       Sequence[str]]]] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
         self.custom_groups = dict(custom_groups or {})
@@ -65,11 +66,11 @@ class OFAMutator(BaseModule):
 
         group_of = {}
         for name, patterns in self.custom_groups.items():
-            patterns = [patterns] if isinstance(patterns, str) else list(
-                patterns)
+            patterns = [patterns] if isinstance(patterns,
+                                                str) else list(patterns)
             members = [
-                alias for alias in mutables
-                if any(fnmatchcase(alias, p) for p in patterns)
+                alias for alias in mutables if any(
+                    fnmatchcase(alias, p) for p in patterns)
             ]
             if not members:
                 examples = ', '.join(list(mutables)[:3])
@@ -103,7 +104,8 @@ class OFAMutator(BaseModule):
             (name, tuple(members)) for name, members in groups.items())
         self._alias_to_group = {
             m.alias: name
-            for name, members in self._groups.items() for m in members
+            for name, members in self._groups.items()
+            for m in members
         }
         self._constraints = {}
 

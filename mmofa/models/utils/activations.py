@@ -9,7 +9,7 @@ _ACTIVATIONS = {
 
 
 def build_activation(name):
-    """Build an activation by its Once-for-All name, ``None`` for no activation.
+    """An activation by its Once-for-All name; ``None`` for no activation.
 
     ``h_swish`` is ``x * relu6(x + 3) / 6`` and ``h_sigmoid`` is
     ``relu6(x + 3) / 6``, computed by torch's fused Hardswish / Hardsigmoid.

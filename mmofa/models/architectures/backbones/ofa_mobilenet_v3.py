@@ -123,8 +123,7 @@ class ElasticMBConvBlock(nn.Module):
             _prefixed(
                 'linear_conv.',
                 self.linear_conv.active_state_dict(
-                    in_channels=mid_channels,
-                    out_channels=self.out_channels)))
+                    in_channels=mid_channels, out_channels=self.out_channels)))
         return state
 
     @torch.no_grad()
@@ -298,13 +297,15 @@ class OFAMobileNetV3(BaseModule):
             ofa_init_weights(self)
 
     # ------------------------------------------------------------ subnets
-    def parse_subnet(self, subnet, source: Optional[str] = None
-                     ) -> MobileNetV3Subnet:
+    def parse_subnet(self,
+                     subnet,
+                     source: Optional[str] = None) -> MobileNetV3Subnet:
         """A checked subnet from any accepted form (dict, YAML path...)."""
         return parse_mobilenet_v3_subnet(subnet, self.search_space, source)
 
     def dump_subnet(self, subnet: MobileNetV3Subnet, fmt: str = 'mmofa'):
-        """``subnet`` as a mapping: ``'mmofa'``, ``'mmrazor'``, ``'arch_dict'``."""
+        """``subnet`` as a mapping in format ``'mmofa'``, ``'mmrazor'`` or
+        ``'arch_dict'``."""
         return dump_mobilenet_v3_subnet(subnet, self.search_space, fmt)
 
     def current_subnet(self) -> MobileNetV3Subnet:
@@ -353,15 +354,16 @@ class OFAMobileNetV3(BaseModule):
         for name in ('first_conv', 'layer1', 'last_conv'):
             for key, value in getattr(self, name).state_dict().items():
                 state[f'{name}.{key}'] = value.detach().clone()
-        for s, (stage, depth) in enumerate(zip(self.stages,
-                                               self.stage_depths)):
+        for s, (stage,
+                depth) in enumerate(zip(self.stages, self.stage_depths)):
             for b in range(depth.current_choice):
                 state.update(
                     _prefixed(f'layer{s + 2}.{b}.',
                               stage[b].active_state_dict()))
         return state
 
-    def resource_estimator(self, num_classes: int,
+    def resource_estimator(self,
+                           num_classes: int,
                            classifier_bias: bool = True
                            ) -> MobileNetV3ResourceEstimator:
         """Analytic MACs / params of subnets of this supernet."""
@@ -375,9 +377,8 @@ class OFAMobileNetV3(BaseModule):
                 block.reorganize_channels(expand_ratio_stage)
 
     # ------------------------------------------------- MMRazor checkpoints
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              strict, missing_keys, unexpected_keys,
-                              error_msgs):
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                              missing_keys, unexpected_keys, error_msgs):
         # MMRazor checkpoints carry all-ones masks of the fixed first and
         # last widths; check their length and drop them.
         for name, width in (('first_mutable_channels.mask',

@@ -61,7 +61,9 @@ class GlobalAvgPool(nn.Module):
         return global_avg_pool(x)
 
 
-def se_mid_channels(channels: int, reduction: int = 4, divisor: int = 8) -> int:
+def se_mid_channels(channels: int,
+                    reduction: int = 4,
+                    divisor: int = 8) -> int:
     """Hidden width of a squeeze-excitation over ``channels`` channels."""
     return make_divisible(channels // reduction, divisor)
 
@@ -114,16 +116,16 @@ def build_last_conv(in_channels: int,
                     expand_channels: int,
                     out_channels: int,
                     norm_cfg: Optional[dict] = None) -> nn.Sequential:
-    """MobileNetV3's tail: 1x1 expand + BN + h_swish, pool, 1x1 mix + h_swish."""
+    """MobileNetV3's tail: 1x1 expand + BN + h_swish, pool, 1x1 mix."""
     return nn.Sequential(
         OrderedDict(
             final_expand_layer=conv_bn_act(
-                in_channels, expand_channels, 1, act='h_swish',
+                in_channels,
+                expand_channels,
+                1,
+                act='h_swish',
                 norm_cfg=norm_cfg),
             pool=GlobalAvgPool(),
             feature_mix_layer=conv_bn_act(
-                expand_channels,
-                out_channels,
-                1,
-                act='h_swish',
+                expand_channels, out_channels, 1, act='h_swish',
                 with_bn=False)))

@@ -7,18 +7,21 @@ active blocks. Tables of MACs are built once per resolution.
 from typing import Dict, Optional, Tuple
 
 from mmofa.models.architectures.static.bricks import se_mid_channels
-from mmofa.registry import TASK_UTILS
 from mmofa.structures import (MobileNetV3SearchSpace, MobileNetV3Subnet,
                               expanded_width)
 
 
-def conv_cost(out_size: int, in_channels: int, out_channels: int,
-              kernel_size: int, groups: int = 1, bias: bool = False,
+def conv_cost(out_size: int,
+              in_channels: int,
+              out_channels: int,
+              kernel_size: int,
+              groups: int = 1,
+              bias: bool = False,
               bn: bool = False) -> Tuple[int, int]:
     """MACs (per sample) and parameters of a square conv (+ BN)."""
     weights = in_channels // groups * out_channels * kernel_size**2
     params = weights + (out_channels if bias else 0) + (2 * out_channels
-                                                         if bn else 0)
+                                                        if bn else 0)
     return out_size * out_size * weights, params
 
 
@@ -27,7 +30,6 @@ def _conv_output_size(size: int, stride: int) -> int:
     return (size - 1) // stride + 1
 
 
-@TASK_UTILS.register_module()
 class MobileNetV3ResourceEstimator:
     """MACs and parameters of any subnet of an OFA MobileNetV3 at any size.
 
@@ -58,16 +60,18 @@ class MobileNetV3ResourceEstimator:
         self._fixed_params, self._block_params = self._tables(224, 'params')
 
     @classmethod
-    def from_backbone(cls, backbone, num_classes: int,
+    def from_backbone(cls,
+                      backbone,
+                      num_classes: int,
                       classifier_bias: bool = True
                       ) -> 'MobileNetV3ResourceEstimator':
         return cls(backbone.search_space, backbone.layout.stage_strides,
                    backbone.layout.final_expand_channels, num_classes,
                    classifier_bias)
 
-    def _block_cost(self, in_channels: int, out_channels: int,
-                    in_size: int, out_size: int, use_se: bool,
-                    kernel_size: int, expand_ratio) -> Tuple[int, int]:
+    def _block_cost(self, in_channels: int, out_channels: int, in_size: int,
+                    out_size: int, use_se: bool, kernel_size: int,
+                    expand_ratio) -> Tuple[int, int]:
         mid = expanded_width(in_channels, expand_ratio)
         parts = []
         if expand_ratio != 1:
@@ -109,8 +113,7 @@ class MobileNetV3ResourceEstimator:
         fixed += [
             conv_cost(size, last_in, expand, 1, bn=True),
             conv_cost(1, expand, last, 1),
-            conv_cost(1, last, self.num_classes, 1,
-                      bias=self.classifier_bias),
+            conv_cost(1, last, self.num_classes, 1, bias=self.classifier_bias),
         ]
         return sum(f[index] for f in fixed), blocks
 
