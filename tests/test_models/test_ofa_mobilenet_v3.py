@@ -209,3 +209,18 @@ def test_wrong_checkpoint_is_named(tmp_path):
             'architecture.backbone.first_conv.conv.weight: '
             r'checkpoint \(24, 3, 3, 3\) vs model \(16, 3, 3, 3\)'):
         init_model(W10_CONFIG, path)
+
+
+def test_sampling_agrees_across_processes():
+    """Another interpreter (other hash seed) draws the same subnets."""
+    import os
+    import subprocess
+    import sys
+    code = ('from mmofa.apis import init_model; '
+            f'm = init_model({str(W10_CONFIG)!r}); '
+            'print([m.sample_subnet("random", s) for s in range(3)])')
+    env = dict(os.environ, PYTHONHASHSEED='12345')
+    out = subprocess.run([sys.executable, '-c', code], env=env, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    model = init_model(W10_CONFIG)
+    assert out == str([model.sample_subnet('random', s) for s in range(3)])

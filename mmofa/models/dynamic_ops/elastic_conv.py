@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmofa.registry import MODELS
+from .slicing import copied_state, slice_weight
 
 
 @MODELS.register_module()
@@ -44,22 +45,9 @@ class ElasticConv2d(nn.Conv2d):
         out_channels: Optional[int] = None
     ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Weight and bias of the first ``out_channels`` x ``in_channels``."""
-        if out_channels is None:
-            out_channels = self.out_channels
-        if in_channels > self.in_channels or out_channels > self.out_channels:
-            raise ValueError(
-                f'{type(self).__name__} has at most {self.in_channels} input '
-                f'and {self.out_channels} output channels; asked for '
-                f'{in_channels} -> {out_channels}')
-        weight = self.weight
-        if out_channels < self.out_channels:
-            weight = weight[:out_channels]
-        if in_channels < self.in_channels:
-            weight = weight[:, :in_channels]
-        bias = self.bias
-        if bias is not None and out_channels < self.out_channels:
-            bias = bias[:out_channels]
-        return weight, bias
+        return slice_weight(self.weight, self.bias, in_channels, out_channels
+                            or self.out_channels,
+                            type(self).__name__, 'channels')
 
     def forward(self,
                 x: torch.Tensor,
@@ -72,12 +60,8 @@ class ElasticConv2d(nn.Conv2d):
                           in_channels: Optional[int] = None,
                           out_channels: Optional[int] = None) -> dict:
         """Copies of the active weight (and bias) for a static ``Conv2d``."""
-        weight, bias = self.active_weight(in_channels or self.in_channels,
-                                          out_channels)
-        state = {'weight': weight.detach().clone()}
-        if bias is not None:
-            state['bias'] = bias.detach().clone()
-        return state
+        return copied_state(
+            *self.active_weight(in_channels or self.in_channels, out_channels))
 
 
 @MODELS.register_module()

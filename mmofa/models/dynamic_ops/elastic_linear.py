@@ -5,6 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmofa.registry import MODELS
+from .slicing import copied_state, slice_weight
 
 
 @MODELS.register_module()
@@ -20,16 +21,10 @@ class ElasticLinear(nn.Linear):
         in_features: int,
         out_features: Optional[int] = None
     ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        if out_features is None:
-            out_features = self.out_features
-        if in_features > self.in_features or out_features > self.out_features:
-            raise ValueError(
-                f'{type(self).__name__} has at most {self.in_features} input '
-                f'and {self.out_features} output features; asked for '
-                f'{in_features} -> {out_features}')
-        weight = self.weight[:out_features, :in_features]
-        bias = None if self.bias is None else self.bias[:out_features]
-        return weight, bias
+        """Weight and bias of the first ``out_features`` x ``in_features``."""
+        return slice_weight(self.weight, self.bias, in_features, out_features
+                            or self.out_features,
+                            type(self).__name__, 'features')
 
     def forward(self,
                 x: torch.Tensor,
@@ -41,9 +36,5 @@ class ElasticLinear(nn.Linear):
                           in_features: Optional[int] = None,
                           out_features: Optional[int] = None) -> dict:
         """Copies of the active weight and bias for a static ``Linear``."""
-        weight, bias = self.active_weight(in_features or self.in_features,
-                                          out_features)
-        state = {'weight': weight.detach().clone()}
-        if bias is not None:
-            state['bias'] = bias.detach().clone()
-        return state
+        return copied_state(
+            *self.active_weight(in_features or self.in_features, out_features))

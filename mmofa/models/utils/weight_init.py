@@ -24,3 +24,16 @@ def ofa_init_weights(module: nn.Module) -> None:
             nn.init.uniform_(m.weight, -bound, bound)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+
+
+class OFAInitMixin:
+    """Once-for-All's initialisation when no ``init_cfg`` is given.
+
+    Mix into an mmengine ``BaseModule`` before it:
+    ``class Backbone(OFAInitMixin, BaseModule)``.
+    """
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        if self.init_cfg is None:
+            ofa_init_weights(self)

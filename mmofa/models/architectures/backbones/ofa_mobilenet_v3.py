@@ -18,7 +18,7 @@ from mmofa.models.dynamic_ops import (ElasticBatchNorm2d, ElasticConv2d,
                                       ElasticSqueezeExcitation)
 from mmofa.models.mutables import OneShotMutableValue
 from mmofa.models.task_modules import MobileNetV3ResourceEstimator
-from mmofa.models.utils import build_activation, ofa_init_weights
+from mmofa.models.utils import OFAInitMixin, build_activation
 from mmofa.registry import MODELS
 from mmofa.structures import (MobileNetV3SearchSpace, MobileNetV3Subnet,
                               dump_mobilenet_v3_subnet, expanded_width,
@@ -192,7 +192,7 @@ def _per_stage(name: str, value: Candidates, num_stages: int) -> tuple:
 
 
 @MODELS.register_module()
-class OFAMobileNetV3(BaseModule):
+class OFAMobileNetV3(OFAInitMixin, BaseModule):
     """The elastic Once-for-All MobileNetV3 supernet.
 
     Args:
@@ -290,11 +290,6 @@ class OFAMobileNetV3(BaseModule):
                 x = stage[b](x)
         x = self.last_conv(x)
         return (x.flatten(1), )
-
-    def init_weights(self) -> None:
-        super().init_weights()
-        if self.init_cfg is None:
-            ofa_init_weights(self)
 
     # ------------------------------------------------------------ subnets
     def parse_subnet(self,

@@ -4,12 +4,12 @@ import torch
 import torch.nn as nn
 from mmpretrain.models.heads import LinearClsHead
 
-from mmofa.models.utils import ofa_init_weights
+from mmofa.models.utils import OFAInitMixin
 from mmofa.registry import MODELS
 
 
 @MODELS.register_module()
-class DropoutLinearClsHead(LinearClsHead):
+class DropoutLinearClsHead(OFAInitMixin, LinearClsHead):
     """Dropout then a linear classifier, as Once-for-All's ``LinearLayer``.
 
     Args:
@@ -40,8 +40,3 @@ class DropoutLinearClsHead(LinearClsHead):
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         x = feats[-1]
         return self.dropout(x) if self.dropout is not None else x
-
-    def init_weights(self) -> None:
-        super().init_weights()
-        if self.init_cfg is None:
-            ofa_init_weights(self)

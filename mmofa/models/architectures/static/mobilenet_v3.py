@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmofa.models.utils import ofa_init_weights
+from mmofa.models.utils import OFAInitMixin
 from mmofa.registry import MODELS
 from mmofa.structures import expanded_width
 from mmofa.utils import make_divisible
@@ -128,7 +128,7 @@ def build_stem(layout: MobileNetV3Layout,
 
 
 @MODELS.register_module()
-class StaticMobileNetV3(BaseModule):
+class StaticMobileNetV3(OFAInitMixin, BaseModule):
     """One subnet of the OFA MobileNetV3 space as a plain network.
 
     Args:
@@ -195,8 +195,3 @@ class StaticMobileNetV3(BaseModule):
             x = getattr(self, f'layer{s + 2}')(x)
         x = self.last_conv(x)
         return (x.flatten(1), )
-
-    def init_weights(self) -> None:
-        super().init_weights()
-        if self.init_cfg is None:
-            ofa_init_weights(self)
