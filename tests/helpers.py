@@ -45,3 +45,46 @@ def random_subnets(model, count: int, seed: int = 0):
     generator = random.Random(seed)
     for _ in range(count):
         yield model.sample_subnet('random', generator)
+
+
+def tiny_supernet_cfg(num_classes: int = 4, **ofa_kwargs) -> dict:
+    """A small OFA MobileNetV3 (narrow widths) for fast training tests."""
+    return dict(
+        type='mmofa.OFA',
+        architecture=dict(
+            _scope_='mmpretrain',
+            type='ImageClassifier',
+            data_preprocessor=dict(
+                num_classes=num_classes,
+                mean=[123.675, 116.28, 103.53],
+                std=[58.395, 57.12, 57.375],
+                to_rgb=True),
+            backbone=dict(
+                type='mmofa.OFAMobileNetV3',
+                base_widths=[8, 8, 8, 16, 16, 24, 24, 64, 96]),
+            head=dict(
+                type='mmofa.DropoutLinearClsHead',
+                num_classes=num_classes,
+                in_channels=96,
+                loss=dict(
+                    type='LabelSmoothLoss',
+                    label_smooth_val=0.1,
+                    mode='original'))),
+        **ofa_kwargs)
+
+
+def make_batch(num_images: int,
+               size: int,
+               num_classes: int = 4,
+               seed: int = 0) -> dict:
+    """A data batch as a dataloader gives it: uint8 images and labels."""
+    from mmpretrain.structures import DataSample
+    gen = torch.Generator().manual_seed(seed)
+    inputs = [
+        torch.randint(
+            0, 256, (3, size, size), generator=gen, dtype=torch.uint8)
+        for _ in range(num_images)
+    ]
+    labels = torch.randint(0, num_classes, (num_images, ), generator=gen)
+    samples = [DataSample().set_gt_label(int(label)) for label in labels]
+    return dict(inputs=inputs, data_samples=samples)

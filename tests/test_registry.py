@@ -15,10 +15,15 @@ CONFIGS = [
     dict(type='OneShotMutableValue', candidates=[3, 5], alias='k'),
     dict(type='OFAMutator'),
     dict(type='OFAMobileNetV3', width_mult=1.0),
-    dict(type='StaticMobileNetV3', kernel_size=[[3]] * 5,
-         expand_ratio=[[3]] * 5),
-    dict(type='DropoutLinearClsHead', num_classes=10, in_channels=1280,
-         dropout_rate=0.1),
+    dict(
+        type='StaticMobileNetV3',
+        kernel_size=[[3]] * 5,
+        expand_ratio=[[3]] * 5),
+    dict(
+        type='DropoutLinearClsHead',
+        num_classes=10,
+        in_channels=1280,
+        dropout_rate=0.1),
 ]
 
 

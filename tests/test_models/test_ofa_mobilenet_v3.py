@@ -220,7 +220,10 @@ def test_sampling_agrees_across_processes():
             f'm = init_model({str(W10_CONFIG)!r}); '
             'print([m.sample_subnet("random", s) for s in range(3)])')
     env = dict(os.environ, PYTHONHASHSEED='12345')
-    out = subprocess.run([sys.executable, '-c', code], env=env, check=True,
-                         capture_output=True, text=True).stdout.strip()
+    out = subprocess.run([sys.executable, '-c', code],
+                         env=env,
+                         check=True,
+                         capture_output=True,
+                         text=True).stdout.strip()
     model = init_model(W10_CONFIG)
     assert out == str([model.sample_subnet('random', s) for s in range(3)])

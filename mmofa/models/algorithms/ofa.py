@@ -1,25 +1,73 @@
-"""The Once-for-All algorithm: a supernet architecture and its mutator."""
+"""The Once-for-All algorithm: a supernet, its mutator, its training step."""
 import copy
 import random
-from typing import Dict, List, Optional, Union
+from collections import OrderedDict
+from typing import Callable, Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapper
 from mmengine.structures import BaseDataElement
 
 from mmofa.registry import MODELS
+
+
+def parse_resolutions(resolutions) -> Optional[tuple]:
+    """A list of sizes, or ``dict(start, stop, step)`` with stop included."""
+    if resolutions is None:
+        return None
+    if isinstance(resolutions, dict):
+        unknown = set(resolutions) - {'start', 'stop', 'step'}
+        if unknown or not {'start', 'stop'} <= set(resolutions):
+            raise ValueError('resolutions as a dict takes start, stop and '
+                             f'optional step, got {resolutions}')
+        step = resolutions.get('step', 1)
+        resolutions = range(resolutions['start'], resolutions['stop'] + 1,
+                            step)
+    sizes = tuple(resolutions)
+    if not sizes or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s > 0
+            for s in sizes):
+        raise ValueError(f'resolutions must be positive integers, got '
+                         f'{list(sizes)}')
+    return sizes
 
 
 @MODELS.register_module()
 class OFA(BaseModel):
     """A Once-for-All supernet classifier with its subnet controls.
 
+    Training (:meth:`train_step`) follows the official progressive
+    shrinking step: draw ``num_subnets`` subnets under the mutator's
+    constraints (seeded from the iteration, so every rank draws the same),
+    run forward and backward for each on the same batch (optionally resized
+    to one size drawn from ``resolutions``), sum their gradients and step
+    the optimizer once.
+
     Args:
         architecture (dict | nn.Module): The supernet classifier, e.g. an
             ``mmpretrain.ImageClassifier`` with an ``OFAMobileNetV3``
             backbone. Give a config to be able to export subnets.
         mutator (dict): The mutator. Defaults to ``dict(type='OFAMutator')``.
+        num_subnets (int): Subnets per training step. Defaults to 1; the
+            progressive shrinking hook sets it per stage.
+        resolutions (list | dict, optional): Training sizes, one per batch
+            (``dict(start=128, stop=224, step=4)`` is the official set). None
+            keeps the size of the data.
+        sampling_seed (int): Seed of subnet and size sampling. Defaults to 0.
+        distillation (dict, optional): Knowledge distillation:
+            ``teacher``: ``'inplace'`` (the supernet's largest subnet) or
+            ``dict(checkpoint=..., model=None, subnet='max')`` (a separate
+            model, by default this supernet's architecture at its max
+            subnet); ``loss``: a loss config, by default
+            ``dict(type='mmofa.KDLoss', kd_type='ce', loss_weight=1.0)``;
+            ``teacher_train_mode``: run the teacher in train mode (batch
+            statistics) as the official code does. Defaults to True.
+        subnet (optional): A subnet to activate at build time, in any
+            accepted form (e.g. to test one subnet).
         data_preprocessor (dict, optional): Defaults to the architecture's.
         init_cfg (dict, optional): Initialisation config.
 
@@ -29,6 +77,11 @@ class OFA(BaseModel):
     def __init__(self,
                  architecture: Union[dict, nn.Module],
                  mutator: Union[dict, nn.Module] = dict(type='OFAMutator'),
+                 num_subnets: int = 1,
+                 resolutions=None,
+                 sampling_seed: int = 0,
+                 distillation: Optional[dict] = None,
+                 subnet=None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         self._architecture_cfg = None
@@ -55,6 +108,25 @@ class OFA(BaseModel):
         self.resolution: Optional[int] = None
         self._resource_estimator = None
 
+        self.num_subnets = num_subnets
+        self.resolutions = parse_resolutions(resolutions)
+        self.sampling_seed = sampling_seed
+        self._step_count = 0
+        self._build_distillation(distillation)
+        if subnet is not None:
+            self.set_subnet(subnet)
+
+    @property
+    def num_subnets(self) -> int:
+        return self._num_subnets
+
+    @num_subnets.setter
+    def num_subnets(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f'num_subnets = {value!r} must be a positive '
+                             'integer')
+        self._num_subnets = value
+
     @property
     def backbone(self) -> nn.Module:
         return self.architecture.backbone
@@ -65,6 +137,157 @@ class OFA(BaseModel):
                 mode: str = 'tensor'):
         """Run the active subnet; modes as in ``ImageClassifier``."""
         return self.architecture(inputs, data_samples, mode)
+
+    # ----------------------------------------------------------- training
+    def _build_distillation(self, distillation: Optional[dict]) -> None:
+        distillation = dict(distillation or {})
+        teacher = distillation.pop('teacher', None)
+        loss = distillation.pop('loss', dict(type='mmofa.KDLoss'))
+        self.teacher_train_mode = distillation.pop('teacher_train_mode', True)
+        if distillation:
+            raise KeyError(f'unknown distillation keys {sorted(distillation)}'
+                           '; allowed: teacher, loss, teacher_train_mode')
+        self.distill_loss = None if teacher is None else MODELS.build(loss)
+        self.inplace_teacher = teacher == 'inplace'
+        # Kept out of the module tree: not trained, not in checkpoints.
+        self.__dict__['teacher'] = None
+        if isinstance(teacher, dict):
+            self.set_teacher(self.build_teacher(**teacher))
+        elif teacher not in (None, 'inplace'):
+            raise ValueError(f"teacher must be None, 'inplace' or a dict "
+                             f'(checkpoint, model, subnet), got {teacher!r}')
+
+    def build_teacher(self,
+                      checkpoint: Optional[str] = None,
+                      model: Optional[dict] = None,
+                      subnet='max') -> nn.Module:
+        """A frozen teacher from a checkpoint.
+
+        Args:
+            checkpoint (str): Its weights; None keeps the initialisation.
+            model (dict, optional): Its config; defaults to this supernet's
+                architecture in an ``OFA`` model.
+            subnet: For a supernet teacher, the subnet to use (``'max'`` by
+                default, or any accepted subnet form).
+        """
+        from mmofa.utils.checkpoint import load_model_weights
+        if model is None:
+            if self._architecture_cfg is None:
+                raise RuntimeError('give the teacher model config: this '
+                                   'supernet was not built from a config')
+            model = dict(type='mmofa.OFA', architecture=self._architecture_cfg)
+        teacher = MODELS.build(copy.deepcopy(model))
+        if checkpoint is not None:
+            load_model_weights(teacher, checkpoint)
+        if isinstance(teacher, OFA):
+            if subnet == 'max':
+                teacher.sample_subnet('max')
+            elif subnet is not None:
+                teacher.set_subnet(subnet)
+        return teacher
+
+    def set_teacher(self, teacher: Optional[nn.Module]) -> None:
+        """Use ``teacher`` (frozen) for distillation; None for none."""
+        if teacher is not None:
+            teacher.requires_grad_(False)
+            if self.distill_loss is None:
+                self.distill_loss = MODELS.build(dict(type='mmofa.KDLoss'))
+        self.__dict__['teacher'] = teacher
+
+    def _iteration(self) -> int:
+        """The runner's iteration, or this model's own step count."""
+        iteration = MessageHub.get_current_instance().get_info('iter')
+        return self._step_count if iteration is None else iteration
+
+    def sample_resolution(self, iteration: int) -> Optional[int]:
+        """The training size of ``iteration`` (the same on every rank)."""
+        if self.resolutions is None:
+            return None
+        generator = random.Random(
+            f'{self.sampling_seed}-resolution-{iteration}')
+        return generator.choice(self.resolutions)
+
+    def subnet_generator(self, iteration: int, index: int) -> random.Random:
+        """The generator of subnet ``index`` of ``iteration``."""
+        return random.Random(f'{self.sampling_seed}-{iteration}-{index}')
+
+    @torch.no_grad()
+    def teacher_logits(self, inputs: torch.Tensor) -> Optional[torch.Tensor]:
+        """Soft targets of the batch, or None without distillation."""
+        if self.inplace_teacher:
+            self.mutator.set_choices(
+                self.mutator.sample_choices('max', constrained=False))
+            return self.architecture(inputs, mode='tensor').detach()
+        teacher = self.teacher
+        if teacher is None:
+            return None
+        device = inputs.device
+        if next(teacher.parameters()).device != device:
+            teacher.to(device)
+        teacher.train(self.teacher_train_mode)
+        return teacher(inputs, mode='tensor').detach()
+
+    def subnet_losses(self, inputs: torch.Tensor,
+                      data_samples: List[BaseDataElement],
+                      teacher_logits: Optional[torch.Tensor]) -> Dict:
+        """Classification (and distillation) losses of the active subnet."""
+        logits = self.architecture.head(self.architecture.extract_feat(inputs))
+        losses = self.architecture.head._get_loss(logits, data_samples)
+        losses['loss_cls'] = losses.pop('loss')
+        if teacher_logits is not None:
+            losses['loss_kd'] = self.distill_loss(logits, teacher_logits)
+        return losses
+
+    def train_step(self,
+                   data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapper,
+                   grad_sync: Optional[Callable[[], None]] = None
+                   ) -> Dict[str, torch.Tensor]:
+        """One optimizer step over ``num_subnets`` subnets on one batch.
+
+        Gradients of all subnets are summed, ``grad_sync`` (a distributed
+        wrapper's all-reduce) runs once, then the optimizer steps once.
+        Gradients are zeroed, not freed, after the step, so a weight unused
+        by this step's subnets still gets momentum and weight decay once it
+        has had a gradient (the behaviour the official results were
+        trained with).
+        """
+        iteration = self._iteration()
+        self._step_count += 1
+        data = self.data_preprocessor(data, True)
+        inputs, data_samples = data['inputs'], data['data_samples']
+        resolution = self.sample_resolution(iteration)
+        if resolution is not None and inputs.shape[-1] != resolution:
+            inputs = F.interpolate(
+                inputs,
+                size=(resolution, resolution),
+                mode='bilinear',
+                align_corners=False,
+                antialias=True)
+        with optim_wrapper.optim_context(self):
+            teacher_logits = self.teacher_logits(inputs)
+
+        log_vars = OrderedDict()
+        total = 0.0
+        for index in range(self.num_subnets):
+            self.sample_subnet('random',
+                               self.subnet_generator(iteration, index))
+            with optim_wrapper.optim_context(self):
+                losses = self.subnet_losses(inputs, data_samples,
+                                            teacher_logits)
+            loss, subnet_vars = self.parse_losses(losses)
+            optim_wrapper.backward(loss)
+            total = total + loss.detach()
+            for key, value in subnet_vars.items():
+                log_vars[f'subnet{index}/{key}'] = value.detach()
+        if grad_sync is not None:
+            grad_sync()
+        optim_wrapper.step()
+        optim_wrapper.zero_grad(set_to_none=False)
+        log_vars['loss'] = total / self.num_subnets
+        if resolution is not None:
+            log_vars['resolution'] = torch.tensor(float(resolution))
+        return log_vars
 
     # ------------------------------------------------------------ subnets
     @property

@@ -183,12 +183,13 @@ class OFAMutator(BaseModule):
     # ---------------------------------------------------------- choices
     def sample_choices(self,
                        mode: str = 'random',
-                       generator: Generator = None) -> Dict[str, object]:
+                       generator: Generator = None,
+                       constrained: bool = True) -> Dict[str, object]:
         """Choices for every group: ``'random'``, ``'max'`` or ``'min'``.
 
         Random draws use ``generator`` (a ``random.Random`` or an int seed),
         group by group in a fixed order, so equal seeds give equal subnets
-        in every process.
+        in every process. ``constrained=False`` ignores the constraints.
         """
         if mode not in ('random', 'max', 'min'):
             raise ValueError(f"mode must be 'random', 'max' or 'min', "
@@ -196,7 +197,9 @@ class OFAMutator(BaseModule):
         generator = as_generator(generator)
         choices = OrderedDict()
         for name in self._groups:
-            allowed = self.allowed_choices(name)
+            allowed = (
+                self.allowed_choices(name)
+                if constrained else self._groups[name][0].candidates)
             if mode == 'max':
                 choices[name] = allowed[-1]
             elif mode == 'min':
