@@ -1,5 +1,5 @@
 # mmofa: set-up, demo and tests on a fresh machine.
-#   make demo   install into .venv, build the demo data, run the main job
+#   make demo   install into .venv, write the demo data, train the demo
 #   make test   install the test dependencies too and run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -28,10 +28,9 @@ $(VENV)/.tests-installed: $(VENV)/.installed requirements/tests.txt
 $(DEMO_DATA)/val: | $(VENV)/.installed
 	$(BIN)/python tools/dataset_converters/make_demo_dataset.py $(DEMO_DATA)
 
+# Progressive shrinking on the demo data, then a table of subnets.
 demo: $(VENV)/.installed $(DEMO_DATA)/val
-	$(BIN)/python tools/analysis/sample_subnets.py \
-		configs/ofa/ofa_mbv3_w10_supernet.py \
-		--images $(DEMO_DATA)/val --work-dir work_dirs/demo
+	$(BIN)/python tools/train.py configs/demo/ofa_mbv3_demo_ps.py
 
 test: $(VENV)/.tests-installed
 	$(BIN)/python -m pytest tests

@@ -88,3 +88,65 @@ def make_batch(num_images: int,
     labels = torch.randint(0, num_classes, (num_images, ), generator=gen)
     samples = [DataSample().set_gt_label(int(label)) for label in labels]
     return dict(inputs=inputs, data_samples=samples)
+
+
+def make_imagenet_like(root,
+                       num_train: int = 8,
+                       num_val: int = 4,
+                       size: int = 40,
+                       num_labels: int = 4,
+                       duplicate_pairs: bool = False,
+                       seed: int = 0):
+    """A tiny dataset in ImageNet's annotation-file layout.
+
+    ``root/train/*.png``, ``root/val/*.png``, ``root/meta/{train,val}.txt``
+    (``file label``), labels below 1000, so that the ImageNet configs run
+    with only ``data_root`` changed. With ``duplicate_pairs`` image
+    ``2k + 1`` repeats image ``2k`` (same label).
+    """
+    import numpy as np
+    from PIL import Image
+    rng = np.random.RandomState(seed)
+    root = Path(root)
+    (root / 'meta').mkdir(parents=True, exist_ok=True)
+    for split, count in (('train', num_train), ('val', num_val)):
+        (root / split).mkdir(exist_ok=True)
+        lines, image, label = [], None, 0
+        for i in range(count):
+            if not (duplicate_pairs and i % 2 == 1):
+                label = int(rng.randint(num_labels))
+                image = rng.randint(0, 256, (size, size, 3), dtype=np.uint8)
+                image[:, :, label % 3] //= 3  # a little signal per label
+            name = f'{i:04d}.png'
+            Image.fromarray(image).save(root / split / name)
+            lines.append(f'{name} {label}')
+        (root / 'meta' / f'{split}.txt').write_text('\n'.join(lines) + '\n')
+    return root
+
+
+def run_tool(*args, env=None, check=True, timeout=600):
+    """Run a script of the repository in a fresh interpreter."""
+    import os
+    import subprocess
+    import sys
+    full_env = dict(os.environ, **(env or {}))
+    full_env['PYTHON'] = sys.executable  # for tools/dist_*.sh
+    full_env['PYTHONPATH'] = os.pathsep.join(
+        [str(REPO / 'tests'),
+         str(REPO),
+         full_env.get('PYTHONPATH', '')])
+    command = [str(a) for a in args]
+    if command[0].endswith('.py'):
+        command = [sys.executable] + command
+    result = subprocess.run(
+        command,
+        cwd=REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f'{" ".join(command)} failed ({result.returncode}):\n'
+            f'{result.stdout[-3000:]}\n{result.stderr[-5000:]}')
+    return result

@@ -3,11 +3,12 @@ import os
 import pickle
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Union
+from typing import Any, BinaryIO, Callable, Dict, List, Mapping, Union
 
 import numpy as np
 import torch
 import torch.nn as nn
+from mmengine.fileio import LocalBackend, register_backend
 
 PathLike = Union[str, Path]
 
@@ -19,7 +20,11 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
     ``getattr(HistoryBuffer, 'mean')``; any other use is refused.
     """
     from mmengine.logging import HistoryBuffer
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+
+    # The built-in ones are registered only when a buffer is first made.
+    allowed = {'min', 'max', 'current', 'mean'}
+    allowed.update(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'checkpoint asks for getattr({obj!r}, {name!r}); only '
@@ -39,7 +44,8 @@ def checkpoint_safe_globals() -> List[Any]:
     dtype_classes = {
         type(np.dtype(name))
         for name in ('bool', 'int8', 'int16', 'int32', 'int64', 'uint8',
-                     'float16', 'float32', 'float64')
+                     'uint16', 'uint32', 'uint64', 'float16', 'float32',
+                     'float64')
     }
     return [
         HistoryBuffer,
@@ -50,6 +56,23 @@ def checkpoint_safe_globals() -> List[Any]:
         np.dtype,
         *sorted(dtype_classes, key=lambda c: c.__name__),
     ]
+
+
+_ALLOWED = False
+
+
+def allow_checkpoint_globals() -> None:
+    """Add :func:`checkpoint_safe_globals` to torch's ``weights_only``
+    allowlist of this process (once).
+
+    Process-wide, so that MMEngine's own ``torch.load`` calls (resume,
+    ``load_from``) accept MMEngine's checkpoints too. (torch's
+    ``safe_globals`` context would remove them again on exit.)
+    """
+    global _ALLOWED
+    if not _ALLOWED:
+        torch.serialization.add_safe_globals(checkpoint_safe_globals())
+        _ALLOWED = True
 
 
 class CheckpointError(RuntimeError):
@@ -66,10 +89,9 @@ def load_checkpoint_file(path: PathLike, map_location='cpu') -> Any:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f'checkpoint {str(path)!r} does not exist')
+    allow_checkpoint_globals()
     try:
-        with torch.serialization.safe_globals(checkpoint_safe_globals()):
-            return torch.load(
-                path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # torch raises many kinds for a bad file
         raise CheckpointError(
             f'cannot load {path} as a checkpoint with weights_only=True: '
@@ -130,10 +152,11 @@ def load_model_weights(model: nn.Module, path: PathLike) -> None:
         raise CheckpointError('\n'.join(lines) + hint) from None
 
 
-def save_checkpoint_file(obj: Any, path: PathLike) -> None:
-    """``torch.save`` to a temporary file, then rename it over ``path``.
+def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> None:
+    """Write a file through a temporary file renamed over ``path``.
 
-    A crash or kill while saving leaves any earlier file at ``path`` intact.
+    A crash or kill while writing leaves any earlier file at ``path``
+    intact; no partial file is ever left under that name.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,7 +164,7 @@ def save_checkpoint_file(obj: Any, path: PathLike) -> None:
         prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
         with os.fdopen(handle, 'wb') as file:
-            torch.save(obj, file)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp, path)
@@ -149,3 +172,29 @@ def save_checkpoint_file(obj: Any, path: PathLike) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def save_checkpoint_file(obj: Any, path: PathLike) -> None:
+    """``torch.save`` written atomically (see :func:`atomic_write`)."""
+    atomic_write(path, lambda file: torch.save(obj, file))
+
+
+class AtomicLocalBackend(LocalBackend):
+    """MMEngine's local file backend with atomic writes.
+
+    Give ``backend_args=dict(backend='atomic_local')`` to the
+    ``CheckpointHook`` so that a kill while saving never leaves a broken
+    checkpoint (or ``last_checkpoint`` record) behind.
+    """
+
+    def put(self, obj: bytes, filepath: PathLike) -> None:
+        atomic_write(filepath, lambda file: file.write(obj))
+
+    def put_text(self,
+                 obj: str,
+                 filepath: PathLike,
+                 encoding: str = 'utf-8') -> None:
+        self.put(obj.encode(encoding), filepath)
+
+
+register_backend('atomic_local', AtomicLocalBackend, force=True)

@@ -12,6 +12,8 @@ def register_all_modules(init_default_scope: bool = True) -> None:
             configs may name mmofa components without the ``mmofa.`` prefix.
             Defaults to True.
     """
+    import mmofa.datasets  # noqa: F401,F403
+    import mmofa.engine  # noqa: F401,F403
     import mmofa.models  # noqa: F401,F403
 
     if not init_default_scope:

@@ -101,3 +101,22 @@ def test_save_is_atomic(tmp_path):
     assert torch.equal(
         load_checkpoint_file(path)['state_dict']['w'], torch.zeros(3))
     assert [p.name for p in tmp_path.iterdir()] == ['latest.pth']
+
+
+def test_history_buffer_loads_in_a_fresh_process(tmp_path):
+    """No HistoryBuffer exists yet in a new interpreter when a checkpoint
+    that pickled its statistics methods is loaded."""
+    import subprocess
+    import sys
+    buffer = HistoryBuffer()
+    buffer.update(2.0)
+    path = tmp_path / 'hub.pth'
+    torch.save({'message_hub': {'loss': buffer}}, path)
+    code = ('from mmofa.utils.checkpoint import load_checkpoint_file; '
+            f'print(load_checkpoint_file({str(path)!r})'
+            "['message_hub']['loss'].mean())")
+    out = subprocess.run([sys.executable, '-c', code],
+                         check=True,
+                         capture_output=True,
+                         text=True).stdout
+    assert out.strip() == '2.0'

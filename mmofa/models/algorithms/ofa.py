@@ -6,12 +6,12 @@ from typing import Callable, Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 from mmengine.structures import BaseDataElement
 
+from mmofa.models.utils import resize_batch
 from mmofa.registry import MODELS
 
 
@@ -65,7 +65,8 @@ class OFA(BaseModel):
             subnet); ``loss``: a loss config, by default
             ``dict(type='mmofa.KDLoss', kd_type='ce', loss_weight=1.0)``;
             ``teacher_train_mode``: run the teacher in train mode (batch
-            statistics) as the official code does. Defaults to True.
+            statistics, no dropout) as the official code does. Defaults to
+            True.
         subnet (optional): A subnet to activate at build time, in any
             accepted form (e.g. to test one subnet).
         data_preprocessor (dict, optional): Defaults to the architecture's.
@@ -225,6 +226,9 @@ class OFA(BaseModel):
         if next(teacher.parameters()).device != device:
             teacher.to(device)
         teacher.train(self.teacher_train_mode)
+        for module in teacher.modules():  # batch statistics, no dropout
+            if isinstance(module, nn.Dropout):
+                module.eval()
         return teacher(inputs, mode='tensor').detach()
 
     def subnet_losses(self, inputs: torch.Tensor,
@@ -246,24 +250,20 @@ class OFA(BaseModel):
         """One optimizer step over ``num_subnets`` subnets on one batch.
 
         Gradients of all subnets are summed, ``grad_sync`` (a distributed
-        wrapper's all-reduce) runs once, then the optimizer steps once.
-        Gradients are zeroed, not freed, after the step, so a weight unused
-        by this step's subnets still gets momentum and weight decay once it
-        has had a gradient (the behaviour the official results were
-        trained with).
+        wrapper's all-reduce) runs once, then the optimizer steps once and
+        the gradients are freed (``set_to_none``, as the official code's
+        ``zero_grad`` on torch 2): a weight no subnet of the step used is
+        left as it is, and nothing but the checkpointed optimizer state
+        carries over between steps, so a resumed run repeats an
+        uninterrupted one exactly.
         """
         iteration = self._iteration()
         self._step_count += 1
         data = self.data_preprocessor(data, True)
         inputs, data_samples = data['inputs'], data['data_samples']
         resolution = self.sample_resolution(iteration)
-        if resolution is not None and inputs.shape[-1] != resolution:
-            inputs = F.interpolate(
-                inputs,
-                size=(resolution, resolution),
-                mode='bilinear',
-                align_corners=False,
-                antialias=True)
+        if resolution is not None:
+            inputs = resize_batch(inputs, resolution)
         with optim_wrapper.optim_context(self):
             teacher_logits = self.teacher_logits(inputs)
 
@@ -283,7 +283,7 @@ class OFA(BaseModel):
         if grad_sync is not None:
             grad_sync()
         optim_wrapper.step()
-        optim_wrapper.zero_grad(set_to_none=False)
+        optim_wrapper.zero_grad()
         log_vars['loss'] = total / self.num_subnets
         if resolution is not None:
             log_vars['resolution'] = torch.tensor(float(resolution))

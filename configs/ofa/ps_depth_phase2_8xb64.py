@@ -1,0 +1,21 @@
+# Progressive shrinking, elastic depth phase 2: depth 2/3/4, two subnets per
+# step. 120 + 5 warmup epochs, lr 0.24 at batch 2048.
+_base_ = ['./ps_kernel_8xb64.py']
+
+load_from = 'work_dirs/ps_depth_phase1_8xb64/epoch_25.pth'
+
+custom_hooks = [
+    dict(
+        type='mmofa.ProgressiveShrinkingHook',
+        stages=[
+            dict(
+                name='depth_phase2',
+                constraints=dict(expand_ratio=[6]),
+                num_subnets=2)
+        ])
+]
+
+optim_wrapper = dict(optimizer=dict(lr=0.24))
+param_scheduler = dict(
+    stages=[dict(length=125, warmup=5, warmup_start=1 / 32)])
+train_cfg = dict(max_epochs=125)

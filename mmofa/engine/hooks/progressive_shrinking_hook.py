@@ -1,0 +1,190 @@
+"""Progressive shrinking: which subnets each stage of training may sample."""
+import copy
+from collections import defaultdict
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from mmengine.dist import barrier, get_rank
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+
+from mmofa.registry import HOOKS
+from mmofa.utils.checkpoint import save_checkpoint_file
+
+STAGE_KEYS = {
+    'name', 'begin', 'constraints', 'num_subnets', 'reorganize',
+    'reset_optimizer'
+}
+
+
+@HOOKS.register_module()
+class ProgressiveShrinkingHook(Hook):
+    """Set the progressive-shrinking stage of an ``OFA`` model.
+
+    At the start of each stage it sets the mutator's per-dimension
+    constraints and the subnets per step; once per stage (never again on
+    resume) it can sort middle channels (``reorganize``, at the start of
+    the expand phases) and clear the optimizer state (each official stage
+    starts with a fresh optimizer). The stage and what has been done are
+    saved in checkpoints and restored by ``--resume``.
+
+    Args:
+        stages (list[dict]): In order, each with ``name``; ``begin``, the
+            first epoch (or iteration with ``by_epoch=False``) of the stage
+            in this run, 0 for the first; ``constraints``, dimension ->
+            allowed values (left out: unconstrained); ``num_subnets``
+            (default 1); ``reorganize``, the ``expand_ratio_stage`` of
+            channel sorting (default None: none); ``reset_optimizer``
+            (default True).
+        by_epoch (bool): Stage boundaries in epochs. Defaults to True.
+        teacher_stage (str, optional): A stage whose final largest subnet
+            becomes the distillation teacher of the stages after it, saved
+            as ``<work_dir>/teacher_<stage>.pth`` (for one-job schedules).
+    """
+    priority = 'ABOVE_NORMAL'
+
+    def __init__(self,
+                 stages: Sequence[dict],
+                 by_epoch: bool = True,
+                 teacher_stage: Optional[str] = None):
+        if not stages:
+            raise ValueError('stages must not be empty')
+        checked, begins = [], []
+        for index, stage in enumerate(stages):
+            unknown = set(stage) - STAGE_KEYS
+            if unknown or 'name' not in stage:
+                raise KeyError(
+                    f'stage {index} ({stage.get("name")!r}): unknown keys '
+                    f'{sorted(unknown)} or no name; allowed: '
+                    f'{sorted(STAGE_KEYS)}')
+            stage = dict(
+                dict(
+                    begin=0,
+                    constraints={},
+                    num_subnets=1,
+                    reorganize=None,
+                    reset_optimizer=True), **stage)
+            begins.append(stage['begin'])
+            checked.append(stage)
+        if begins[0] != 0 or begins != sorted(set(begins)):
+            raise ValueError('stage begins must start at 0 and increase, '
+                             f'got {begins}')
+        names = [s['name'] for s in checked]
+        if len(set(names)) != len(names):
+            raise ValueError(f'stage names must be unique, got {names}')
+        if teacher_stage is not None and teacher_stage not in names[:-1]:
+            raise ValueError(f'teacher_stage {teacher_stage!r} must be a '
+                             f'stage before the last, one of {names[:-1]}')
+        self.stages: List[dict] = checked
+        self.by_epoch = by_epoch
+        self.teacher_stage = teacher_stage
+        self.current: Optional[str] = None
+        self.started: List[str] = []
+        self._loaded: Optional[dict] = None
+
+    # ----------------------------------------------------------- helpers
+    @staticmethod
+    def _model(runner):
+        model = runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def stage_at(self, step: int) -> dict:
+        """The stage that covers epoch (or iteration) ``step``."""
+        return [s for s in self.stages if s['begin'] <= step][-1]
+
+    def teacher_path(self, runner) -> Path:
+        return Path(runner.work_dir) / f'teacher_{self.teacher_stage}.pth'
+
+    # ------------------------------------------------------------- hooks
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self._loaded = copy.deepcopy(
+            checkpoint.get('meta', {}).get('progressive_shrinking'))
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint.setdefault('meta', {})['progressive_shrinking'] = dict(
+            current=self.current, started=list(self.started))
+
+    def before_train(self, runner) -> None:
+        # A resumed run (not a fresh one that loaded weights) continues the
+        # schedule where the checkpoint left it.
+        if runner.iter > 0 and self._loaded is not None:
+            self.started = list(self._loaded['started'])
+        self._loaded = None
+        self._enter(runner, self._position(runner))
+
+    def before_train_epoch(self, runner) -> None:
+        if self.by_epoch:
+            self._enter(runner, runner.epoch)
+
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
+                          data_batch=None) -> None:
+        if not self.by_epoch:
+            self._enter(runner, runner.iter)
+
+    def _position(self, runner) -> int:
+        return runner.epoch if self.by_epoch else runner.iter
+
+    def _enter(self, runner, step: int) -> None:
+        stage = self.stage_at(step)
+        if stage['name'] == self.current:
+            return
+        model = self._model(runner)
+        first_time = stage['name'] not in self.started
+        if first_time:
+            self._start(runner, model, stage)
+        model.mutator.set_constraints(stage['constraints'])
+        model.num_subnets = stage['num_subnets']
+        if self.teacher_stage is not None and self.teacher_stage in \
+                self.started and stage['name'] != self.teacher_stage:
+            self._load_teacher(runner, model)
+        self.current = stage['name']
+        print_log(
+            f'progressive shrinking: stage {stage["name"]!r} '
+            f'({"started" if first_time else "resumed"}), constraints '
+            f'{stage["constraints"] or "none"}, {stage["num_subnets"]} '
+            'subnet(s) per step',
+            logger='current')
+
+    def _start(self, runner, model, stage: dict) -> None:
+        """What happens once at the start of a stage."""
+        if self.current == self.teacher_stage and self.current is not None:
+            self._save_teacher(runner, model)
+        if stage['reorganize'] is not None:
+            model.reorganize_channels(stage['reorganize'])
+            print_log(
+                'progressive shrinking: middle channels sorted by importance'
+                f' (expand_ratio_stage={stage["reorganize"]})',
+                logger='current')
+        if stage['reset_optimizer'] and self.current is not None:
+            for optimizer in _optimizers(runner.optim_wrapper):
+                optimizer.state = defaultdict(dict)
+        self.started.append(stage['name'])
+
+    def _save_teacher(self, runner, model) -> None:
+        if get_rank() == 0:
+            save_checkpoint_file(
+                dict(
+                    state_dict=model.state_dict(),
+                    meta=dict(stage=self.teacher_stage)),
+                self.teacher_path(runner))
+        barrier()  # the file exists before any rank reads it
+
+    def _load_teacher(self, runner, model) -> None:
+        path = self.teacher_path(runner)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f'the teacher of stage {self.teacher_stage!r} should be at '
+                f'{path}; it is written when that stage ends')
+        model.set_teacher(
+            model.build_teacher(checkpoint=str(path), subnet='max'))
+
+
+def _optimizers(optim_wrapper) -> list:
+    """The torch optimizers of an optim wrapper (or of a dict of them)."""
+    wrappers = (
+        optim_wrapper.values()
+        if isinstance(optim_wrapper, dict) else [optim_wrapper])
+    return [w.optimizer for w in wrappers]

@@ -1,0 +1,3 @@
+from .supernet_ddp import SupernetDistributedWrapper
+
+__all__ = ['SupernetDistributedWrapper']

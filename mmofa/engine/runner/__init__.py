@@ -1,0 +1,3 @@
+from .subnet_loops import SubnetTestLoop, SubnetValLoop
+
+__all__ = ['SubnetTestLoop', 'SubnetValLoop']

@@ -1,0 +1,324 @@
+"""Evaluation of a named set of subnets, each after BN recalibration."""
+import copy
+import itertools
+import random
+from collections import OrderedDict
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmengine.runner import TestLoop, ValLoop
+from torch.utils.data import DataLoader
+
+from mmofa.engine.hooks.random_state_hook import (get_random_state,
+                                                  set_random_state)
+from mmofa.models.utils import recalibrate_bn, resize_batch
+from mmofa.registry import LOOPS
+
+DIM_SHORT_NAMES = OrderedDict(depth='D', expand_ratio='E', kernel_size='K')
+RESIZE_TRANSFORMS = ('ResizeCenterCrop', 'mmofa.ResizeCenterCrop')
+
+
+class SubnetEvalMixin:
+    """The evaluation shared by :class:`SubnetValLoop` and
+    :class:`SubnetTestLoop`; see :class:`SubnetValLoop`."""
+    stage = 'val'
+
+    def _setup(self, dataloader, subnets: Sequence, resolutions: Sequence,
+               calibrate_bn: Optional[dict],
+               calibration_dataloader: Optional[dict]) -> None:
+        self._dataloader_cfg = (
+            copy.deepcopy(dataloader)
+            if isinstance(dataloader, dict) else None)
+        self.subnets = list(subnets)
+        self.resolutions = [int(r) for r in resolutions]
+        if not self.resolutions:
+            raise ValueError('resolutions must not be empty')
+        self.calibrate_bn = None
+        if calibrate_bn is not None:
+            unknown = set(calibrate_bn) - {
+                'num_images', 'batch_size', 'seed', 'num_workers'
+            }
+            if unknown:
+                raise KeyError(f'calibrate_bn: unknown keys {sorted(unknown)}'
+                               '; allowed: num_images, batch_size, seed, '
+                               'num_workers')
+            self.calibrate_bn = dict(
+                dict(num_images=2000, batch_size=200, seed=0), **calibrate_bn)
+        self._calibration_cfg = calibration_dataloader
+        self._loaders: Dict[int, DataLoader] = {}
+        self._calibration_loader: Optional[DataLoader] = None
+
+    # ------------------------------------------------------------- subnets
+    @property
+    def model(self):
+        model = self.runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def named_subnets(self) -> List[Tuple[str, object, int]]:
+        """``(name, subnet, resolution)`` to evaluate, in order."""
+        model = self.model
+        if not hasattr(model, 'set_subnet'):
+            return [(f'static_R{r}', None, r) for r in self.resolutions]
+        entries = []
+        for spec in self.subnets:
+            for name, subnet in self._expand(model, spec):
+                sizes = ([subnet.resolution]
+                         if subnet.resolution else self.resolutions)
+                entries += [(f'{name}_R{r}', subnet, r) for r in sizes]
+        return entries
+
+    def _expand(self, model, spec):
+        mutator = model.mutator
+        if spec in ('max', 'min'):
+            mutator.set_choices(mutator.sample_choices(spec))
+            return [(spec, model.backbone.current_subnet())]
+        if spec == 'current':
+            return [('current', model.current_subnet())]
+        if spec == 'grid':
+            return self._grid(model)
+        if isinstance(spec, dict) and spec.get('type') == 'random':
+            generator = random.Random(spec.get('seed', 0))
+            return [(f'random{i}',
+                     model.sample_subnet('random',
+                                         generator).with_resolution(None))
+                    for i in range(spec['num'])]
+        if isinstance(spec, (str, Path)):
+            return [(Path(spec).stem, model.backbone.parse_subnet(spec))]
+        if isinstance(spec, dict) and 'name' in spec and 'subnet' in spec:
+            return [(spec['name'],
+                     model.backbone.parse_subnet(
+                         spec['subnet'], source=spec['name']))]
+        raise ValueError(
+            f'unknown subnet spec {spec!r}; allowed: "max", "min", "grid", '
+            '"current", dict(type="random", num=N, seed=0), a subnet file, '
+            'or dict(name=..., subnet=...)')
+
+    def _grid(self, model):
+        """Official uniform grid: {min, max} of every elastic dimension."""
+        mutator = model.mutator
+        dims = [d for d in DIM_SHORT_NAMES if d in mutator.dims]
+        dims += [d for d in mutator.dims if d not in dims]
+        subnets, seen = [], set()
+        for ends in itertools.product((0, -1), repeat=len(dims)):
+            end_of = dict(zip(dims, ends))
+            choices = {
+                name: mutator.allowed_choices(name)[end_of[members[0].dim]]
+                for name, members in mutator.groups.items()
+            }
+            mutator.set_choices(choices)
+            subnet = model.backbone.current_subnet()
+            if subnet in seen:
+                continue
+            seen.add(subnet)
+            parts = []
+            for dim in dims:
+                values = {
+                    choices[n]
+                    for n, members in mutator.groups.items()
+                    if members[0].dim == dim
+                }
+                value = values.pop() if len(values) == 1 else (
+                    'min' if end_of[dim] == 0 else 'max')
+                parts.append(f'{DIM_SHORT_NAMES.get(dim, dim)}{value}')
+            subnets.append(('-'.join(parts), subnet))
+        return subnets
+
+    # -------------------------------------------------------- dataloaders
+    def loader_for(self, resolution: int) -> DataLoader:
+        """The evaluation dataloader at ``resolution`` (built once)."""
+        if resolution in self._loaders:
+            return self._loaders[resolution]
+        cfg = self._dataloader_cfg
+        transforms = []
+        if cfg is not None:
+            pipeline = cfg.get('dataset', {}).get('pipeline', [])
+            transforms = [
+                t for t in pipeline
+                if isinstance(t, dict) and t.get('type') in RESIZE_TRANSFORMS
+            ]
+        if not transforms:
+            if self._loaders or len(self.resolutions) > 1:
+                raise ValueError(
+                    f'evaluating at {resolution}px and other sizes needs an '
+                    'mmofa.ResizeCenterCrop in the dataloader pipeline')
+            loader = self.dataloader
+        else:
+            cfg = copy.deepcopy(cfg)
+            for transform in cfg['dataset']['pipeline']:
+                if transform.get('type') in RESIZE_TRANSFORMS:
+                    transform['size'] = resolution
+            loader = self.runner.build_dataloader(cfg, seed=self.runner.seed)
+        self._loaders[resolution] = loader
+        return loader
+
+    def calibration_batches(self, resolution: int):
+        """Preprocessed calibration batches resized to ``resolution``."""
+        if self._calibration_loader is None:
+            self._calibration_loader = self._build_calibration_loader()
+        preprocessor = self.model.data_preprocessor
+        for batch in self._calibration_loader:
+            inputs = preprocessor(batch, False)['inputs']
+            yield resize_batch(inputs, resolution)
+
+    def _build_calibration_loader(self) -> DataLoader:
+        cfg = copy.deepcopy(self._calibration_cfg)
+        if cfg is None:
+            train_cfg = self.runner.cfg.get('train_dataloader')
+            if train_cfg is None:
+                raise ValueError(
+                    'BN calibration needs training images: give '
+                    'calibration_dataloader or a train_dataloader in the '
+                    'config, or set calibrate_bn=None')
+            cfg = copy.deepcopy(train_cfg)
+        cfg.pop('batch_sampler', None)
+        calib = self.calibrate_bn
+        cfg['batch_size'] = calib['batch_size']
+        cfg['sampler'] = dict(
+            type='mmofa.FixedSubsetSampler',
+            num_images=calib['num_images'],
+            seed=calib['seed'])
+        if 'num_workers' in calib:
+            cfg['num_workers'] = calib['num_workers']
+            if calib['num_workers'] == 0:
+                cfg['persistent_workers'] = False
+        return self.runner.build_dataloader(cfg, seed=self.runner.seed)
+
+    # ---------------------------------------------------------------- run
+    def run(self) -> dict:
+        self.runner.call_hook(f'before_{self.stage}')
+        self.runner.call_hook(f'before_{self.stage}_epoch')
+        self.runner.model.eval()
+        model = self.model
+        saved = self._snapshot(model)
+        random_state = get_random_state()  # evaluation draws no training
+        entries = self.named_subnets()
+        metrics, rows = OrderedDict(), []
+        try:
+            for name, subnet, resolution in entries:
+                if subnet is not None:
+                    model.set_subnet(subnet.with_resolution(resolution))
+                    if self.calibrate_bn is not None:
+                        recalibrate_bn(model,
+                                       self.calibration_batches(resolution))
+                result = self.evaluate_at(resolution)
+                metrics.update(
+                    (f'{name}/{key}', value) for key, value in result.items())
+                rows.append((name, subnet, resolution, result))
+        finally:
+            self._restore(model, saved)
+            set_random_state(random_state)
+        self._log_table(model, rows)
+        self.runner.call_hook(f'after_{self.stage}_epoch', metrics=metrics)
+        self.runner.call_hook(f'after_{self.stage}')
+        return metrics
+
+    def evaluate_at(self, resolution: int) -> dict:
+        loader = self.loader_for(resolution)
+        for idx, data_batch in enumerate(loader):
+            self.run_iter(idx, data_batch)
+        return self.evaluator.evaluate(len(loader.dataset))
+
+    @staticmethod
+    def _snapshot(model):
+        buffers = {k: v.clone() for k, v in model.named_buffers()}
+        if not hasattr(model, 'mutator'):
+            return buffers, None, None
+        return buffers, model.mutator.current_choices, model.resolution
+
+    @staticmethod
+    def _restore(model, saved) -> None:
+        buffers, choices, resolution = saved
+        for key, value in model.named_buffers():
+            value.copy_(buffers[key])
+        if choices is not None:
+            model.mutator.set_choices(choices)
+            model.resolution = resolution
+
+    def _log_table(self, model, rows) -> None:
+        if not rows:
+            return
+        keys = list(rows[0][3])
+        width = max(len('subnet'), *(len(r[0]) for r in rows))
+        header = f'{"subnet":<{width}} {"MFLOPs":>8} {"Params(M)":>9} ' + \
+            ' '.join(f'{k:>16}' for k in keys)
+        lines = [header, '-' * len(header)]
+        for name, subnet, resolution, result in rows:
+            if subnet is not None:
+                cost = model.estimate_resources(subnet, resolution)
+                flops = f'{cost["macs"] / 1e6:>8.1f}'
+                params = f'{cost["params"] / 1e6:>9.2f}'
+            else:
+                flops, params = f'{"-":>8}', f'{"-":>9}'
+            values = ' '.join(f'{result.get(k, float("nan")):>16.2f}'
+                              for k in keys)
+            lines.append(f'{name:<{width}} {flops} {params} {values}')
+        print_log(
+            f'{self.stage} subnets:\n' + '\n'.join(lines), logger='current')
+
+
+@LOOPS.register_module()
+class SubnetValLoop(SubnetEvalMixin, ValLoop):
+    """Validation of a set of subnets, each after BN recalibration.
+
+    For every subnet and resolution: activate it, recalibrate BN running
+    statistics on a fixed subset of training images resized to that
+    resolution (all-reduced across processes), evaluate, and report the
+    metrics prefixed with the subnet's name (``max_R224/accuracy/top1``).
+    The model's subnet and all its buffers are restored afterwards, so
+    validation has no effect on training. A static (exported) model is
+    evaluated as it is.
+
+    Args:
+        runner: The runner.
+        dataloader (dict): Evaluation dataloader; with several resolutions
+            its pipeline needs an ``mmofa.ResizeCenterCrop``.
+        evaluator (dict | list): The evaluator.
+        subnets (list): In order, any of: ``'max'`` / ``'min'`` (under the
+            current constraints), ``'grid'`` (the official uniform grid,
+            {min, max} of every dimension), ``'current'`` (the active one),
+            ``dict(type='random', num=N, seed=0)``, a subnet file, or
+            ``dict(name=..., subnet=...)``. Defaults to max and min.
+        resolutions (list[int]): Sizes for subnets without their own.
+            Defaults to ``[224]``.
+        calibrate_bn (dict | None): ``num_images`` (2000), ``batch_size``
+            (200), ``seed`` (0) and ``num_workers`` of BN recalibration;
+            None keeps the stored statistics.
+        calibration_dataloader (dict, optional): Calibration data; defaults
+            to the config's ``train_dataloader`` (training augmentation).
+        fp16 (bool): Evaluate in fp16. Defaults to False.
+    """
+    stage = 'val'
+
+    def __init__(self,
+                 runner,
+                 dataloader: Union[DataLoader, Dict],
+                 evaluator: Union[Dict, List],
+                 subnets: Sequence = ('max', 'min'),
+                 resolutions: Sequence[int] = (224, ),
+                 calibrate_bn: Optional[dict] = dict(),
+                 calibration_dataloader: Optional[dict] = None,
+                 fp16: bool = False):
+        self._setup(dataloader, subnets, resolutions, calibrate_bn,
+                    calibration_dataloader)
+        super().__init__(runner, dataloader, evaluator, fp16)
+
+
+@LOOPS.register_module()
+class SubnetTestLoop(SubnetEvalMixin, TestLoop):
+    """Test of a set of subnets; arguments as :class:`SubnetValLoop`."""
+    stage = 'test'
+
+    def __init__(self,
+                 runner,
+                 dataloader: Union[DataLoader, Dict],
+                 evaluator: Union[Dict, List],
+                 subnets: Sequence = ('current', ),
+                 resolutions: Sequence[int] = (224, ),
+                 calibrate_bn: Optional[dict] = dict(),
+                 calibration_dataloader: Optional[dict] = None,
+                 fp16: bool = False):
+        self._setup(dataloader, subnets, resolutions, calibrate_bn,
+                    calibration_dataloader)
+        super().__init__(runner, dataloader, evaluator, fp16)

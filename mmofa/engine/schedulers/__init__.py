@@ -1,0 +1,3 @@
+from .staged_cosine_lr import StagedCosineLR
+
+__all__ = ['StagedCosineLR']
