@@ -1,4 +1,5 @@
-# CIFAR-100 (mmpretrain reads data_root/cifar-100-python).
+# CIFAR-100 (mmpretrain reads data_root/cifar-100-python). Use
+# data_preprocessor as the model's `architecture.data_preprocessor`.
 dataset_type = 'CIFAR100'
 data_root = 'data/cifar100'
 data_preprocessor = dict(

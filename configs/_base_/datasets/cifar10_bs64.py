@@ -1,43 +1,13 @@
-# CIFAR-10 (mmpretrain reads data_root/cifar-10-batches-py).
-dataset_type = 'CIFAR10'
+# CIFAR-10 (mmpretrain reads data_root/cifar-10-batches-py); the pipelines
+# of CIFAR-100.
+_base_ = ['./cifar100_bs64.py']
+
 data_root = 'data/cifar10'
 data_preprocessor = dict(
     num_classes=10,
     mean=[125.307, 122.961, 113.8575],
-    std=[51.5865, 50.847, 51.255],
-    to_rgb=False)
+    std=[51.5865, 50.847, 51.255])
 
-train_pipeline = [
-    dict(type='RandomCrop', crop_size=32, padding=4),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [dict(type='PackInputs')]
-
-train_dataloader = dict(
-    batch_size=64,
-    num_workers=4,
-    worker_init_fn=dict(type='mmofa.seed_worker'),
-    persistent_workers=False,
-    dataset=dict(
-        _scope_='mmpretrain',
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        pipeline=train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True),
-)
-val_dataloader = dict(
-    batch_size=256,
-    num_workers=4,
-    dataset=dict(
-        _scope_='mmpretrain',
-        type=dataset_type,
-        data_root=data_root,
-        split='test',
-        pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-)
-val_evaluator = dict(type='mmpretrain.Accuracy', topk=(1, 5))
+train_dataloader = dict(dataset=dict(type='CIFAR10', data_root=data_root))
+val_dataloader = dict(dataset=dict(type='CIFAR10', data_root=data_root))
 test_dataloader = val_dataloader
-test_evaluator = val_evaluator

@@ -25,9 +25,19 @@ class SubnetEvalMixin:
     :class:`SubnetTestLoop`; see :class:`SubnetValLoop`."""
     stage = 'val'
 
-    def _setup(self, dataloader, subnets: Sequence, resolutions: Sequence,
-               calibrate_bn: Optional[dict],
-               calibration_dataloader: Optional[dict]) -> None:
+    default_subnets: Sequence = ('max', 'min')
+
+    def __init__(self,
+                 runner,
+                 dataloader: Union[DataLoader, Dict],
+                 evaluator: Union[Dict, List],
+                 subnets: Optional[Sequence] = None,
+                 resolutions: Sequence[int] = (224, ),
+                 calibrate_bn: Optional[dict] = dict(),
+                 calibration_dataloader: Optional[dict] = None,
+                 fp16: bool = False):
+        if subnets is None:
+            subnets = self.default_subnets
         self._dataloader_cfg = (
             copy.deepcopy(dataloader)
             if isinstance(dataloader, dict) else None)
@@ -49,6 +59,7 @@ class SubnetEvalMixin:
         self._calibration_cfg = calibration_dataloader
         self._loaders: Dict[int, DataLoader] = {}
         self._calibration_loader: Optional[DataLoader] = None
+        super().__init__(runner, dataloader, evaluator, fp16)
 
     # ------------------------------------------------------------- subnets
     @property
@@ -291,34 +302,10 @@ class SubnetValLoop(SubnetEvalMixin, ValLoop):
     """
     stage = 'val'
 
-    def __init__(self,
-                 runner,
-                 dataloader: Union[DataLoader, Dict],
-                 evaluator: Union[Dict, List],
-                 subnets: Sequence = ('max', 'min'),
-                 resolutions: Sequence[int] = (224, ),
-                 calibrate_bn: Optional[dict] = dict(),
-                 calibration_dataloader: Optional[dict] = None,
-                 fp16: bool = False):
-        self._setup(dataloader, subnets, resolutions, calibrate_bn,
-                    calibration_dataloader)
-        super().__init__(runner, dataloader, evaluator, fp16)
-
 
 @LOOPS.register_module()
 class SubnetTestLoop(SubnetEvalMixin, TestLoop):
-    """Test of a set of subnets; arguments as :class:`SubnetValLoop`."""
+    """Test of a set of subnets; arguments as :class:`SubnetValLoop`,
+    ``subnets`` defaulting to the active one (``'current'``)."""
     stage = 'test'
-
-    def __init__(self,
-                 runner,
-                 dataloader: Union[DataLoader, Dict],
-                 evaluator: Union[Dict, List],
-                 subnets: Sequence = ('current', ),
-                 resolutions: Sequence[int] = (224, ),
-                 calibrate_bn: Optional[dict] = dict(),
-                 calibration_dataloader: Optional[dict] = None,
-                 fp16: bool = False):
-        self._setup(dataloader, subnets, resolutions, calibrate_bn,
-                    calibration_dataloader)
-        super().__init__(runner, dataloader, evaluator, fp16)
+    default_subnets = ('current', )
