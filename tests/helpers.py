@@ -150,3 +150,35 @@ def run_tool(*args, env=None, check=True, timeout=600):
             f'{" ".join(command)} failed ({result.returncode}):\n'
             f'{result.stdout[-3000:]}\n{result.stderr[-5000:]}')
     return result
+
+
+CONFIGS = {1.0: W10_CONFIG, 1.2: W12_CONFIG}
+
+
+def official_supernet(width_mult: float = 1.0, seed: int = 0, **kwargs):
+    """The official OFAMobileNetV3 (pip install ofa) with perturbed weights,
+    in eval mode."""
+    from ofa.imagenet_classification.elastic_nn.networks import OFAMobileNetV3
+    torch.manual_seed(seed)
+    options = dict(
+        n_classes=1000,
+        dropout_rate=0.1,
+        width_mult=width_mult,
+        ks_list=[3, 5, 7],
+        expand_ratio_list=[3, 4, 6],
+        depth_list=[2, 3, 4])
+    options.update(kwargs)
+    return perturb_(OFAMobileNetV3(**options), seed).eval()
+
+
+def carry_official_weights(official, width_mult: float = 1.0):
+    """An mmofa supernet holding the official supernet's weights."""
+    from mmofa.utils.official_checkpoint import convert_official_mbv3
+    model = init_model(CONFIGS[width_mult])
+    state = convert_official_mbv3(official.state_dict(), [4] * 5)
+    model.load_state_dict({
+        f'architecture.{k}': v
+        for k, v in state.items()
+    },
+                          strict=True)
+    return model

@@ -97,29 +97,50 @@ def save_subnet(model: nn.Module,
     Returns:
         dict: The paths written: ``checkpoint``, ``subnet``, ``config``.
     """
+    if subnet is not None:
+        model.set_subnet(subnet)
+    return write_static_subnet(model.export_subnet().state_dict(),
+                               model.dump_subnet(fmt='mmofa'),
+                               model.export_subnet_config(), out_file,
+                               getattr(model, 'cfg', None))
+
+
+def write_static_subnet(state_dict: dict,
+                        subnet: dict,
+                        model_cfg: dict,
+                        out_file: Union[str, Path],
+                        base_cfg: Optional[ConfigLike] = None,
+                        meta: Optional[dict] = None) -> Dict[str, Path]:
+    """Write a static subnet: checkpoint, mmofa subnet YAML and config.
+
+    Args:
+        state_dict: Weights of the static model.
+        subnet: The subnet in mmofa's format (stored in ``meta.subnet``).
+        model_cfg: Config of the static model.
+        out_file: The checkpoint to write; the YAML and config go next to
+            it (``<stem>.yaml``, ``<stem>_config.py``).
+        base_cfg: A config whose other settings (data, runtime) the written
+            config keeps.
+        meta: More entries for the checkpoint's ``meta``.
+    """
     from mmofa.structures import write_subnet_file
     from mmofa.utils.checkpoint import save_checkpoint_file
 
-    if subnet is not None:
-        model.set_subnet(subnet)
-    static = model.export_subnet()
-    subnet_dict = model.dump_subnet(fmt='mmofa')
     out_file = Path(out_file)
     stem = out_file.with_suffix('')
     paths = dict(
         checkpoint=out_file,
         subnet=stem.with_suffix('.yaml'),
         config=stem.parent / f'{stem.name}_config.py')
-
     save_checkpoint_file(
         dict(
-            state_dict=static.state_dict(),
-            meta=dict(subnet=subnet_dict, mmofa_version=__version__)),
+            state_dict=state_dict,
+            meta=dict(
+                subnet=subnet, mmofa_version=__version__, **(meta or {}))),
         paths['checkpoint'])
-    write_subnet_file(subnet_dict, paths['subnet'])
-
-    cfg = _as_config(getattr(model, 'cfg', None) or {})
+    write_subnet_file(subnet, paths['subnet'])
+    cfg = _as_config(base_cfg or {})
     cfg.setdefault('default_scope', 'mmofa')
-    cfg.model = model.export_subnet_config()
+    cfg.model = model_cfg
     cfg.dump(str(paths['config']))
     return paths

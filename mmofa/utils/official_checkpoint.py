@@ -114,3 +114,14 @@ def convert_official_mbv3(state_dict: Mapping,
         raise KeyError('cannot convert official keys:\n  ' +
                        '\n  '.join(unknown))
     return converted
+
+
+def official_block_convs(net_config: Mapping) -> List[Mapping]:
+    """The MBConv settings of every block of an official ``net.config``."""
+    convs = []
+    for index, block in enumerate(net_config.get('blocks', [])):
+        conv = block.get('conv') or block.get('mobile_inverted_conv')
+        if not isinstance(conv, Mapping):
+            raise KeyError(f'net.config: block {index} has no conv settings')
+        convs.append(conv)
+    return convs

@@ -3,46 +3,19 @@ import json
 
 import pytest
 import torch
-from helpers import REFERENCE, W10_CONFIG, W12_CONFIG, perturb_, random_subnets
-from ofa.imagenet_classification.elastic_nn.networks import \
-    OFAMobileNetV3 as OfficialOFAMobileNetV3
+from helpers import (CONFIGS, REFERENCE, W10_CONFIG, carry_official_weights,
+                     official_supernet, random_subnets)
 from ofa.nas.efficiency_predictor import Mbv3FLOPsModel
 
 from mmofa.apis import init_model
 from mmofa.utils.official_checkpoint import (convert_official_mbv3,
                                              official_mbv3_key)
 
-CONFIGS = {1.0: W10_CONFIG, 1.2: W12_CONFIG}
-
-
-def official_supernet(width_mult, seed=0):
-    torch.manual_seed(seed)
-    net = OfficialOFAMobileNetV3(
-        n_classes=1000,
-        dropout_rate=0.1,
-        width_mult=width_mult,
-        ks_list=[3, 5, 7],
-        expand_ratio_list=[3, 4, 6],
-        depth_list=[2, 3, 4])
-    return perturb_(net, seed).eval()
-
-
-def carry_weights(official, width_mult):
-    """An mmofa supernet holding the official supernet's weights."""
-    model = init_model(CONFIGS[width_mult])
-    state = convert_official_mbv3(official.state_dict(), [4] * 5)
-    model.load_state_dict({
-        f'architecture.{k}': v
-        for k, v in state.items()
-    },
-                          strict=True)
-    return model
-
 
 @pytest.fixture(scope='module', params=[1.0, 1.2], ids=['w1.0', 'w1.2'])
 def pair(request):
     official = official_supernet(request.param)
-    return official, carry_weights(official, request.param)
+    return official, carry_official_weights(official, request.param)
 
 
 def test_logits_and_extracted_subnets_agree(pair):
@@ -79,7 +52,7 @@ def test_flops_agree_with_official_flops_model(pair):
 @pytest.mark.parametrize('stage', [0, 1])
 def test_channel_reorganisation_matches_official(stage):
     official = official_supernet(1.0, seed=stage)
-    model = carry_weights(official, 1.0)
+    model = carry_official_weights(official, 1.0)
     official.re_organize_middle_weights(expand_ratio_stage=stage)
     model.reorganize_channels(expand_ratio_stage=stage)
     expected = convert_official_mbv3(official.state_dict(), [4] * 5)

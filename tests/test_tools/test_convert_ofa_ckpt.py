@@ -1,0 +1,238 @@
+"""tools/convert_ofa_ckpt.py against sources built by the official code."""
+import json
+import random
+
+import pytest
+import torch
+import yaml
+from helpers import (CONFIGS, REFERENCE, carry_official_weights,
+                     make_imagenet_like, official_supernet, perturb_, run_tool)
+
+from mmofa.apis import init_model
+from mmofa.apis.convert import ConversionError, convert_ofa_checkpoint
+from mmofa.structures import read_subnet_file
+
+
+def config_for_width(width):
+    return str(CONFIGS[width])
+
+
+def convert(src, dst, **kwargs):
+    return convert_ofa_checkpoint(src, dst, config_for_width, **kwargs)
+
+
+def old_style(state_dict):
+    """The released checkpoints' keys: blocks.N.mobile_inverted_conv."""
+    renamed = {}
+    for key, value in state_dict.items():
+        if key.startswith('blocks.'):
+            key = key.replace('.conv.', '.mobile_inverted_conv.', 1)
+        renamed[key] = value
+    return renamed
+
+
+def assert_same_logits(official, model, resolutions=(224, 160), count=3):
+    generator = random.Random(0)
+    torch.manual_seed(0)
+    for _ in range(count):
+        subnet = model.sample_subnet('random', generator)
+        arch = model.dump_subnet(subnet, 'arch_dict')
+        official.set_active_subnet(ks=arch['ks'], e=arch['e'], d=arch['d'])
+        for size in resolutions:
+            x = torch.randn(2, 3, size, size)
+            with torch.no_grad():
+                assert (model(x) - official(x)).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize('width', [1.0, 1.2])
+@pytest.mark.parametrize('style', ['current_raw', 'released_wrapped'])
+def test_official_supernets(tmp_path, width, style):
+    official = official_supernet(width, seed=1)
+    state = official.state_dict()
+    if style == 'released_wrapped':
+        state = {'state_dict': old_style(state), 'epoch': 120}
+    src = tmp_path / 'ofa.pth'
+    torch.save(state, src)
+    result = convert(src, tmp_path / 'out.pth')
+    assert result['width'] == width and result['kind'] == 'official_mbv3'
+    model = init_model(CONFIGS[width], tmp_path / 'out.pth')
+    assert_same_logits(official, model)
+
+
+@pytest.mark.parametrize('source', ['dynamic_single_choice', 'static'])
+def test_official_full_network_gets_identity_transforms(tmp_path, source):
+    """ofa_D4_E6_K7 (the teacher) has no transform matrices: as a
+    supernet its smaller kernels are the centre crops, as the official
+    supernet loading the same file computes them."""
+    full = official_supernet(
+        1.0, seed=2, ks_list=7, expand_ratio_list=6, depth_list=4)
+    if source == 'static':
+        full = official_supernet(1.0, seed=2).eval()
+        full.set_max_net()
+        full = full.get_active_subnet()
+    src = tmp_path / 'ofa_D4_E6_K7'
+    torch.save({'state_dict': full.state_dict()}, src)
+    convert(src, tmp_path / 'teacher.pth')
+    model = init_model(CONFIGS[1.0], tmp_path / 'teacher.pth')
+    matrix = model.backbone.layer3[0].depthwise_conv.conv.trans_matrix_7to5
+    assert torch.equal(matrix, torch.eye(25))
+    from ofa.imagenet_classification.elastic_nn.networks import OFAMobileNetV3
+    reference = OFAMobileNetV3(  # identity matrices, as built
+        ks_list=[3, 5, 7],
+        expand_ratio_list=[3, 4, 6],
+        depth_list=[2, 3, 4])
+    reference.load_state_dict(torch.load(src)['state_dict'])
+    assert_same_logits(reference.eval(), model, resolutions=(192, ))
+
+
+def test_official_specialised_subnet(tmp_path):
+    official = official_supernet(1.0, seed=3)
+    arch = dict(ks=[5, 3, 7, 3] * 5, e=[6, 3, 4, 4] * 5, d=[2, 3, 4, 3, 2])
+    official.set_active_subnet(**arch)
+    static = official.get_active_subnet(preserve_weight=True).eval()
+    zoo = tmp_path / 'note8_lat@22ms_top1@70.4_finetune@25'
+    zoo.mkdir()
+    (zoo / 'net.config').write_text(json.dumps(static.config))
+    (zoo / 'run.config').write_text(json.dumps({'image_size': 176}))
+    torch.save({'state_dict': static.state_dict()}, zoo / 'init')
+
+    result = convert(zoo, tmp_path / 'lat22.pth')
+    assert result['kind'] == 'official_subnet'
+    subnet = read_subnet_file(result['paths']['subnet'])
+    assert subnet['depth'] == [2, 3, 4, 3, 2]
+    assert subnet['resolution'] == 176
+    model = init_model(result['paths']['config'],
+                       result['paths']['checkpoint'])
+    x = torch.randn(2, 3, 176, 176)
+    with torch.no_grad():
+        assert (model(x) - static(x)).abs().max() <= 1e-5
+
+
+def test_mmrazor_checkpoint_and_subnet_files(tmp_path):
+    official = official_supernet(1.0, seed=4)
+    mmrazor = dict(carry_official_weights(official).state_dict())
+    mmrazor['architecture.backbone.first_mutable_channels.mask'] = \
+        torch.ones(16)
+    mmrazor['architecture.backbone.last_mutable_channels.mask'] = \
+        torch.ones(1280)
+    torch.save({'state_dict': mmrazor, 'meta': {}}, tmp_path / 'razor.pth')
+    result = convert(tmp_path / 'razor.pth', tmp_path / 'out.pth')
+    assert result['kind'] == 'mmrazor_mbv3'
+    assert_same_logits(official, init_model(CONFIGS[1.0],
+                                            tmp_path / 'out.pth'))
+
+    lat22 = REFERENCE / 'mmrazor_OFA_SUBNET_NOTE8_LAT22.yaml'
+    result = convert(lat22, tmp_path / 'lat22.yaml')
+    assert result['width'] == 1.0
+    subnet = yaml.safe_load((tmp_path / 'lat22.yaml').read_text())
+    assert subnet['depth'] == [2] * 5 and subnet['resolution'] == 140
+
+
+def test_tool_converts_and_refuses(tmp_path):
+    official = official_supernet(1.0, seed=6)
+    src = tmp_path / 'ofa_w10.pth'
+    torch.save(official.state_dict(), src)
+    out = run_tool('tools/convert_ofa_ckpt.py', src, tmp_path / 'ok.pth')
+    assert 'official_mbv3, width 1.0' in out.stdout
+    bad = run_tool(
+        'tools/convert_ofa_ckpt.py',
+        src,
+        tmp_path / 'w12.pth',
+        '--width',
+        '1.2',
+        check=False)
+    assert bad.returncode != 0
+    assert 'has width 1.0 (first conv 16 channels); --width 1.2 expects 24' \
+        in bad.stderr
+    assert not (tmp_path / 'w12.pth').exists()
+
+
+def _refused(tmp_path, state, pattern, **kwargs):
+    tmp_path.mkdir(exist_ok=True)
+    src = tmp_path / 'src.pth'
+    if isinstance(state, bytes):
+        src.write_bytes(state)
+    else:
+        torch.save(state, src)
+    dst = tmp_path / 'dst.pth'
+    with pytest.raises(ConversionError, match=pattern):
+        convert(src, dst, **kwargs)
+    assert not dst.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ['src.pth']
+
+
+def test_bad_sources_write_nothing(tmp_path):
+    state = official_supernet(1.0, seed=7).state_dict()
+    missing = dict(state)
+    del missing['blocks.3.conv.point_linear.bn.bn.running_var']
+    _refused(
+        tmp_path / 'a', missing, r'1 missing: architecture.backbone.'
+        r'layer2.2.linear_conv.bn.running_var')
+    extra = dict(state, **{'blocks.2.conv.extra.weight': torch.zeros(1)})
+    _refused(tmp_path / 'b', extra, "unknown block parameter 'extra.weight'")
+    _refused(tmp_path / 'c', b'this is not a checkpoint',
+             'cannot load .* as a checkpoint')
+    good = tmp_path / 'good.pth'
+    torch.save(state, good)
+    _refused(tmp_path / 'd', good.read_bytes()[:4096], 'cannot load')
+    _refused(tmp_path / 'e', state, 'expects 24', width=1.2)
+    wrong_shape = dict(state)
+    wrong_shape['classifier.linear.weight'] = torch.zeros(10, 1280)
+    _refused(
+        tmp_path / 'f', wrong_shape, r'1 mismatched: architecture.head.'
+        r'fc.weight: source \(10, 1280\) vs mmofa \(1000, 1280\)')
+
+
+def test_resnet_checkpoints_are_not_supported_yet(tmp_path):
+    from ofa.imagenet_classification.elastic_nn.networks import OFAResNets
+    resnet = perturb_(
+        OFAResNets(
+            depth_list=[0, 1, 2],
+            expand_ratio_list=[0.2, 0.25, 0.35],
+            width_mult_list=[0.65, 0.8, 1.0]))
+    _refused(tmp_path, resnet.state_dict(), 'OFA ResNet checkpoint: not '
+             'supported yet')
+
+
+def test_converted_checkpoints_with_the_test_tools(tmp_path):
+    """tools/dist_test.sh evaluates a converted supernet with a subnet YAML
+    and a converted specialised subnet on an ImageNet-format folder."""
+    data = make_imagenet_like(
+        tmp_path / 'data', num_train=8, num_val=4, size=72)
+    official = official_supernet(1.0, seed=8)
+    torch.save(official.state_dict(), tmp_path / 'ofa.pth')
+    convert(tmp_path / 'ofa.pth', tmp_path / 'supernet.pth')
+    official.set_active_subnet(ks=5, e=4, d=3)
+    static = official.get_active_subnet()
+    zoo = tmp_path / 'zoo'
+    zoo.mkdir()
+    (zoo / 'net.config').write_text(json.dumps(static.config))
+    torch.save({'state_dict': static.state_dict()}, zoo / 'init')
+    convert(zoo, tmp_path / 'static.pth')
+
+    options = ['test_cfg.calibrate_bn=None']
+    for key in ('test_dataloader', 'test_cfg.calibration_dataloader'):
+        options += [
+            f'{key}.dataset.data_root={data}', f'{key}.batch_size=4',
+            f'{key}.num_workers=0', f'{key}.persistent_workers=False'
+        ]
+    config = 'configs/ofa/ofa_mbv3_subnet_8xb256_in1k.py'
+    for ckpt, extra, name, port in (
+        ('supernet.pth',
+         ['model.subnet=configs/subnets/mmrazor_note8_lat31.yaml'
+          ], 'current_R152', '29921'),
+        ('static.pth', [], 'static_R224', '29922'),
+    ):
+        out = run_tool(
+            'bash',
+            'tools/dist_test.sh',
+            config,
+            tmp_path / ckpt,
+            '2',
+            '--work-dir',
+            tmp_path / f'work_{name}',
+            '--cfg-options',
+            *options,
+            *extra,
+            env={'PORT': port})
+        assert f'{name}/accuracy/top1' in out.stdout + out.stderr

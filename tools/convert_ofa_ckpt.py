@@ -1,0 +1,100 @@
+"""Convert official Once-for-All and MMRazor checkpoints and subnets.
+
+Sources (detected from their keys):
+
+* an official OFA MobileNetV3 supernet, e.g. ``ofa_mbv3_d234_e346_k357_w1.0``
+  (``blocks.N.mobile_inverted_conv.`` or ``blocks.N.conv.`` keys, a raw state
+  dict or ``{'state_dict': ...}``), width 1.0 or 1.2 (detected);
+* an official static full network, e.g. the teacher ``ofa_D4_E6_K7``: it
+  becomes a supernet with identity kernel transforms;
+* an official specialised subnet from the model zoo: its folder
+  (``net.config``, ``init``, ``run.config``) or weights with
+  ``--net-config``; it becomes a static mmofa subnet (checkpoint, subnet
+  YAML, config);
+* an MMRazor OFA checkpoint (``architecture.`` keys);
+* a subnet file: MMRazor alias YAML or official arch dict JSON, written as
+  mmofa's subnet YAML.
+
+Nothing is written unless every source key is used and every mmofa key is
+filled with the right shape.
+
+    python tools/convert_ofa_ckpt.py ofa_mbv3_d234_e346_k357_w1.0 ofa_w10.pth
+    python tools/convert_ofa_ckpt.py \
+        ofa_specialized/note8_lat@22ms_top1@70.4_finetune@25 lat22.pth
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from mmofa.apis.convert import ConversionError, convert_ofa_checkpoint
+from mmofa.structures import SubnetError
+
+REPO = Path(__file__).resolve().parents[1]
+SUPERNET_CONFIGS = {
+    1.0: REPO / 'configs/ofa/ofa_mbv3_w10_supernet.py',
+    1.2: REPO / 'configs/ofa/ofa_mbv3_w12_supernet.py',
+}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='\n'.join(__doc__.splitlines()[2:]))
+    parser.add_argument(
+        'src', help='checkpoint, model-zoo folder or subnet '
+        'file')
+    parser.add_argument(
+        'dst', help='file to write (.pth, or .yaml for a '
+        'subnet file)')
+    parser.add_argument(
+        '--width',
+        type=float,
+        choices=sorted(SUPERNET_CONFIGS),
+        help='expected width (detected when omitted)')
+    parser.add_argument(
+        '--arch',
+        choices=['auto', 'ofa_mbv3', 'ofa_resnet50'],
+        default='auto',
+        help='source architecture')
+    parser.add_argument(
+        '--net-config',
+        help="a specialised subnet's "
+        'net.config (weights given as src)')
+    parser.add_argument('--run-config', help="its run.config (image size)")
+    parser.add_argument(
+        '--config',
+        help='supernet config to convert into '
+        '(default: the OFA MobileNetV3 of the width)')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    if args.arch == 'ofa_resnet50':
+        sys.exit('error: OFA ResNet checkpoints are not supported yet (mmofa '
+                 'has no OFA ResNet backbone yet); nothing was written')
+
+    def config_for_width(width):
+        if args.config:
+            return args.config
+        return str(SUPERNET_CONFIGS[width])
+
+    try:
+        result = convert_ofa_checkpoint(
+            args.src,
+            args.dst,
+            config_for_width,
+            width=args.width,
+            net_config=args.net_config,
+            run_config=args.run_config)
+    except (ConversionError, SubnetError) as error:
+        sys.exit(f'error: {error}')
+    print(f'converted {args.src} ({result["kind"]}, width '
+          f'{result["width"]}):')
+    for kind, path in result['paths'].items():
+        print(f'  {kind:<10} {path}')
+
+
+if __name__ == '__main__':
+    main()
