@@ -12,7 +12,8 @@ import torch
 from mmofa.structures import (SubnetError, parse_mobilenet_v3_subnet,
                               read_subnet_file, write_subnet_file)
 from mmofa.utils.checkpoint import (CheckpointError, load_checkpoint_file,
-                                    save_checkpoint_file, state_dict_of)
+                                    save_checkpoint_file, state_dict_mismatch,
+                                    state_dict_of)
 from mmofa.utils.make_divisible import make_divisible
 from mmofa.utils.official_checkpoint import (convert_official_mbv3,
                                              official_block_convs)
@@ -73,22 +74,12 @@ def detect_kind(state_dict: Mapping, source: str) -> str:
 
 def check_complete(converted: Mapping, target: Mapping, source: str) -> None:
     """Every target key filled with the right shape, nothing left over."""
-    missing = sorted(set(target) - set(converted))
-    unused = sorted(set(converted) - set(target))
-    mismatched = [
-        f'{k}: source {tuple(v.shape)} vs mmofa {tuple(target[k].shape)}'
-        for k, v in converted.items()
-        if k in target and tuple(v.shape) != tuple(target[k].shape)
-    ]
-    if missing or unused or mismatched:
-        lines = [f'{source} does not convert completely:']
-        for label, keys in (('missing', missing), ('unused', unused),
-                            ('mismatched', mismatched)):
-            if keys:
-                more = f' (+{len(keys) - 10} more)' if len(keys) > 10 else ''
-                lines.append(f'  {len(keys)} {label}: '
-                             f'{", ".join(keys[:10])}{more}')
-        raise ConversionError('\n'.join(lines) + '\nnothing was written')
+    problems = state_dict_mismatch(
+        converted, target, 'source', 'mmofa', unused_label='unused')
+    if problems:
+        raise ConversionError(
+            '\n'.join([f'{source} does not convert completely:'] + problems) +
+            '\nnothing was written')
 
 
 def _load_state_dict(path: Path) -> Dict[str, torch.Tensor]:

@@ -118,6 +118,31 @@ def state_dict_of(checkpoint: Any, source: str = 'checkpoint') -> Dict:
     return state_dict
 
 
+def state_dict_mismatch(source: Mapping,
+                        target: Mapping,
+                        source_name: str = 'source',
+                        target_name: str = 'model',
+                        unused_label: str = 'unexpected',
+                        limit: int = 10) -> List[str]:
+    """Lines naming the keys that keep ``source`` from filling ``target``:
+    missing, unused (``unused_label``) and mis-shaped; empty if it fits."""
+    missing = sorted(set(target) - set(source))
+    unused = sorted(set(source) - set(target))
+    mismatched = [
+        f'{k}: {source_name} {tuple(v.shape)} vs {target_name} '
+        f'{tuple(target[k].shape)}' for k, v in source.items()
+        if k in target and tuple(v.shape) != tuple(target[k].shape)
+    ]
+    lines = []
+    for label, keys in (('missing', missing), (unused_label, unused),
+                        ('mismatched', mismatched)):
+        if keys:
+            more = f' (+{len(keys) - limit} more)' if len(keys) > limit else ''
+            lines.append(f'  {len(keys)} {label}: '
+                         f'{", ".join(keys[:limit])}{more}')
+    return lines
+
+
 def load_model_weights(model: nn.Module, path: PathLike) -> None:
     """Load a checkpoint into ``model`` strictly, naming bad keys.
 
@@ -125,31 +150,17 @@ def load_model_weights(model: nn.Module, path: PathLike) -> None:
         CheckpointError: Missing, unexpected or mis-shaped keys.
     """
     state_dict = state_dict_of(load_checkpoint_file(path), str(path))
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(own))
-    mismatched = [
-        f'{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}'
-        for k, v in state_dict.items()
-        if k in own and tuple(v.shape) != tuple(own[k].shape)
-    ]
-    hint = ''
-    if any(k.startswith(('blocks.', 'first_conv.')) for k in unexpected):
-        hint = ('\nThis looks like an official Once-for-All checkpoint: '
-                'convert it with tools/convert_ofa_ckpt.py first.')
-    try:
-        model.load_state_dict(state_dict, strict=True)
-    except RuntimeError as error:
-        lines = [f'{path} does not fit {type(model).__name__}:']
-        for label, keys in (('missing', missing), ('unexpected', unexpected),
-                            ('mismatched', mismatched)):
-            if keys:
-                shown = ', '.join(keys[:8])
-                more = f' (+{len(keys) - 8} more)' if len(keys) > 8 else ''
-                lines.append(f'  {len(keys)} {label}: {shown}{more}')
-        if len(lines) == 1:
-            lines.append(f'  {error}')
-        raise CheckpointError('\n'.join(lines) + hint) from None
+    problems = state_dict_mismatch(
+        state_dict, model.state_dict(), 'checkpoint', 'model', limit=8)
+    if problems:
+        hint = ''
+        if any(k.startswith(('blocks.', 'first_conv.')) for k in state_dict):
+            hint = ('\nThis looks like an official Once-for-All checkpoint:'
+                    ' convert it with tools/convert_ofa_ckpt.py first.')
+        raise CheckpointError('\n'.join(
+            [f'{path} does not fit {type(model).__name__}:'] + problems) +
+                              hint)
+    model.load_state_dict(state_dict, strict=True)
 
 
 def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> None:
