@@ -1,6 +1,7 @@
 """Registries of mmofa: children of MMEngine's root registries.
 
-Their scope is ``mmofa``. A config names an mmofa component as
+Their scope is ``mmofa``; their classes check their keyword arguments. A
+config names an mmofa component as
 ``type='OFAMobileNetV3'`` when the default scope is ``mmofa`` (set by
 :func:`mmofa.utils.register_all_modules`) or as ``type='mmofa.OFAMobileNetV3'``
 from any scope. Every root registry has a child here, so that building in
@@ -30,7 +31,22 @@ from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import \
     WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
-from mmengine.registry import Registry
+from mmengine.registry import Registry as MMEngineRegistry
+
+from mmofa.utils.arguments import check_arguments
+
+
+class Registry(MMEngineRegistry):
+    """A registry whose classes reject unknown keyword arguments.
+
+    A misspelled config key (``kernel_size`` for ``kernel_sizes``) fails
+    with the key, the closest allowed name and all allowed names, however
+    the class is built (from any registry or directly).
+    """
+
+    def _register_module(self, module, module_name=None, force=False):
+        super()._register_module(check_arguments(module), module_name, force)
+
 
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',

@@ -1,5 +1,8 @@
 from .samplers import FixedSubsetSampler
-from .transforms import ResizeCenterCrop
+from .transforms import LoadImageFromFile, ResizeCenterCrop
 from .worker_seed import seed_worker
 
-__all__ = ['FixedSubsetSampler', 'ResizeCenterCrop', 'seed_worker']
+__all__ = [
+    'FixedSubsetSampler', 'LoadImageFromFile', 'ResizeCenterCrop',
+    'seed_worker'
+]

@@ -1,12 +1,13 @@
 from .mobilenet_v3_subnet import (SUBNET_FORMATS, MobileNetV3SearchSpace,
                                   MobileNetV3Subnet, SubnetError,
-                                  detect_format, dump_mobilenet_v3_subnet,
-                                  expanded_width, parse_mobilenet_v3_subnet,
-                                  read_subnet_file, write_subnet_file)
+                                  check_resolution, detect_format,
+                                  dump_mobilenet_v3_subnet, expanded_width,
+                                  parse_mobilenet_v3_subnet, read_subnet_file,
+                                  write_subnet_file)
 
 __all__ = [
     'SUBNET_FORMATS', 'MobileNetV3SearchSpace', 'MobileNetV3Subnet',
-    'SubnetError', 'detect_format', 'dump_mobilenet_v3_subnet',
-    'expanded_width', 'parse_mobilenet_v3_subnet', 'read_subnet_file',
-    'write_subnet_file'
+    'SubnetError', 'check_resolution', 'detect_format',
+    'dump_mobilenet_v3_subnet', 'expanded_width', 'parse_mobilenet_v3_subnet',
+    'read_subnet_file', 'write_subnet_file'
 ]

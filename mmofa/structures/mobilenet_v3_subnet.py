@@ -55,6 +55,8 @@ class MobileNetV3SearchSpace:
         first_channels (int): Width of the first conv.
         first_block_channels (int): Output width of the fixed first block.
         last_channels (int): Width of the feature mix layer.
+        min_resolution (int): Smallest input side, the network's total
+            stride (smaller inputs collapse to 1x1 before the last stages).
     """
     kernel_sizes: Tuple[Tuple[int, ...], ...]
     expand_ratios: Tuple[Tuple[Number, ...], ...]
@@ -66,6 +68,7 @@ class MobileNetV3SearchSpace:
     first_channels: int
     first_block_channels: int
     last_channels: int
+    min_resolution: int = 32
 
     @property
     def num_stages(self) -> int:
@@ -148,9 +151,9 @@ class MobileNetV3Subnet:
                             label,
                             integer=name == 'kernel_size')
                         for b, v in enumerate(blocks)))
-        return MobileNetV3Subnet(depth, tuple(kernel_size),
-                                 tuple(expand_ratio),
-                                 _resolution(self.resolution, source))
+        return MobileNetV3Subnet(
+            depth, tuple(kernel_size), tuple(expand_ratio),
+            _resolution(self.resolution, source, space.min_resolution))
 
     # --------------------------------------------------- official dict
     @classmethod
@@ -213,7 +216,7 @@ class MobileNetV3Subnet:
             if isinstance(resolution, (list, tuple)) and len(resolution) == 1:
                 resolution = resolution[0]
         return cls(depth, tuple(kernel_size), tuple(expand_ratio),
-                   _resolution(resolution, source))
+                   _resolution(resolution, source, space.min_resolution))
 
     def to_arch_dict(self, space: MobileNetV3SearchSpace) -> dict:
         """The official arch dict; skipped blocks get the smallest choices."""
@@ -458,13 +461,20 @@ def _square(value, key: str, source: str) -> int:
     return value[0]
 
 
-def _resolution(value, source: str) -> Optional[int]:
-    if value is None:
-        return None
+def check_resolution(value, source: str, minimum: int = 1) -> int:
+    """``value`` if it is an integer size of at least ``minimum`` pixels."""
     if not _is_int(value) or value < 1:
         raise SubnetError(f'{source}: resolution = {value!r} must be a '
                           'positive integer (pixels)')
+    if value < minimum:
+        raise SubnetError(
+            f'{source}: resolution = {value} is below {minimum}, the '
+            f"network's total stride; allowed: integers >= {minimum}")
     return value
+
+
+def _resolution(value, source: str, minimum: int = 1) -> Optional[int]:
+    return None if value is None else check_resolution(value, source, minimum)
 
 
 def _check_keys(data: Mapping, allowed: set, required: set,
@@ -508,17 +518,45 @@ def _check_se_ratio(space: MobileNetV3SearchSpace, stage: int, block: int,
             f'gives {se_width(ratio)}; they must agree')
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f'key {key!r} appears twice (lines '
+                    f'{seen[key] + 1} and {key_node.start_mark.line + 1})',
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+def _unique_json_keys(pairs):
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ValueError(f'keys {repeated} appear twice')
+    return dict(pairs)
+
+
 def read_subnet_file(path: Union[str, Path]) -> Any:
-    """The mapping stored in a subnet YAML or JSON file."""
+    """The mapping stored in a subnet YAML or JSON file.
+
+    A key given twice is an error (YAML and JSON parsers would silently keep
+    the last one).
+    """
     path = Path(path)
     if not path.is_file():
         raise SubnetError(f'subnet file {str(path)!r} does not exist')
     text = path.read_text(encoding='utf-8')
     try:
         if path.suffix == '.json':
-            return json.loads(text)
-        return yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as error:
+            return json.loads(text, object_pairs_hook=_unique_json_keys)
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except (yaml.YAMLError, ValueError) as error:
         raise SubnetError(
             f'{path}: not valid {"JSON" if path.suffix == ".json" else "YAML"}'
             f': {error}') from None

@@ -5,7 +5,7 @@ _base_ = ['./tiny_ps.py']
 model = dict(architecture=dict(head=dict(dropout_rate=0.0)))
 train_dataloader = dict(
     dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile'),
+        dict(type='mmofa.LoadImageFromFile', on_error='raise'),
         dict(type='mmofa.ResizeCenterCrop', size=40),
         dict(type='PackInputs'),
     ]),

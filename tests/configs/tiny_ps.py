@@ -22,7 +22,7 @@ train_dataloader = dict(
     dataset=dict(
         data_root=data_root,
         pipeline=[
-            dict(type='LoadImageFromFile'),
+            dict(type='mmofa.LoadImageFromFile', on_error='raise'),
             dict(type='RandomResizedCrop', scale=40, backend='pillow'),
             dict(type='RandomFlip', prob=0.5, direction='horizontal'),
             dict(type='PackInputs'),
@@ -34,7 +34,7 @@ val_dataloader = dict(
     dataset=dict(
         data_root=data_root,
         pipeline=[
-            dict(type='LoadImageFromFile'),
+            dict(type='mmofa.LoadImageFromFile', on_error='raise'),
             dict(type='mmofa.ResizeCenterCrop', size=40),
             dict(type='PackInputs'),
         ]))
@@ -62,7 +62,7 @@ custom_hooks = [
         stages=stages,
         teacher_stage='teacher'),
     dict(type='DumpWeightsHook'),
-    dict(type='KillAtIterHook'),
+    dict(type='KillHook'),
 ]
 
 optim_wrapper = dict(

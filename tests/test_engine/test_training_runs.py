@@ -34,35 +34,87 @@ def tiny_data(tmp_path_factory):
         tmp_path_factory.mktemp('tiny'), num_train=8, num_val=4)
 
 
-def test_kill_and_resume_reaches_the_same_weights(tiny_data, tmp_path):
-    env = {'MMOFA_TEST_DATA': str(tiny_data)}
-    full = tmp_path / 'full'
-    run_tool('tools/train.py', TINY, '--work-dir', full, env=env)
+@pytest.fixture(scope='module')
+def uninterrupted(tiny_data, tmp_path_factory):
+    """Final weights of the tiny schedule run without interruption."""
+    work = tmp_path_factory.mktemp('full')
+    run_tool(
+        'tools/train.py',
+        TINY,
+        '--work-dir',
+        work,
+        env={'MMOFA_TEST_DATA': str(tiny_data)})
+    return weights(work / 'rank0.pth')
 
-    resumed = tmp_path / 'resumed'
-    # 2 iterations per epoch: iteration 7 is in epoch 4, the second of
-    # 'depth'; the last checkpoint (epoch 3) is inside that stage.
+
+# 2 iterations per epoch, validation after epochs 2 and 4.
+KILL_POINTS = {
+    # inside epoch 4, the second of 'depth'; last checkpoint: epoch 3
+    'step': ('iter:7', 'epoch_3.pth'),
+    # during the first validation (after epoch 2 was saved)
+    'validation': ('val:0', 'epoch_2.pth'),
+    # halfway through writing epoch_4.pth: epoch_3.pth stays the latest
+    'saving': ('save:epoch_4.pth', 'epoch_3.pth'),
+}
+
+
+@pytest.mark.parametrize('point', list(KILL_POINTS))
+def test_kill_and_resume_reaches_the_same_weights(tiny_data, uninterrupted,
+                                                  tmp_path, point):
+    kill_at, latest = KILL_POINTS[point]
+    env = {'MMOFA_TEST_DATA': str(tiny_data)}
+    work = tmp_path / 'resumed'
     killed = run_tool(
         'tools/train.py',
         TINY,
         '--work-dir',
-        resumed,
-        env=dict(env, MMOFA_KILL_AT_ITER='7'),
+        work,
+        env=dict(env, MMOFA_KILL_AT=kill_at),
         check=False)
     assert killed.returncode == -9, killed.stderr[-2000:]
-    assert not (resumed / 'rank0.pth').exists()
+    assert not (work / 'rank0.pth').exists()
+    assert (work / 'last_checkpoint').read_text().endswith(latest)
+    load_checkpoint_file(work / latest)  # complete and loadable
+    if point == 'saving':
+        assert not (work / 'epoch_4.pth').exists()  # only a temporary file
     result = run_tool(
-        'tools/train.py', TINY, '--work-dir', resumed, '--resume', env=env)
+        'tools/train.py', TINY, '--work-dir', work, '--resume', env=env)
     log = result.stdout + result.stderr
-    assert "stage 'depth' (resumed), constraints {'expand_ratio': [6]}, " \
-        '2 subnet(s) per step' in log
-    assert "stage 'expand' (started), constraints none, 3 subnet(s)" in log
-    assert 'middle channels sorted' in log
-    assert max_difference(
-        weights(full / 'rank0.pth'), weights(resumed / 'rank0.pth')) <= 1e-5
-    meta = weights(resumed / 'epoch_5.pth')['meta']['progressive_shrinking']
+    assert f'Load checkpoint from {work / latest}' in log
+    if point == 'step':
+        assert "stage 'depth' (resumed), constraints {'expand_ratio': " \
+            "[6]}, 2 subnet(s) per step" in log
+        assert "stage 'expand' (started), constraints none, 3 subnet(s)" \
+            in log
+    assert max_difference(uninterrupted, weights(work / 'rank0.pth')) <= 1e-5
+    meta = weights(work / 'epoch_5.pth')['meta']['progressive_shrinking']
     assert meta == dict(
         current='expand', started=['teacher', 'kernel', 'depth', 'expand'])
+
+
+def test_a_dying_worker_ends_the_run_on_every_rank(tiny_data, tmp_path):
+    """Rank 1 is killed mid-step: the run ends with an error naming it
+    instead of rank 0 waiting in a collective forever."""
+    env = {
+        'MMOFA_TEST_DATA': str(tiny_data),
+        'PORT': free_port(),
+        'MMOFA_KILL_AT': 'iter:3',
+        'MMOFA_KILL_RANK': '1'
+    }
+    result = run_tool(
+        'bash',
+        'tools/dist_train.sh',
+        TINY,
+        '2',
+        '--work-dir',
+        tmp_path,
+        env=env,
+        check=False,
+        timeout=240)
+    assert result.returncode != 0
+    log = result.stdout + result.stderr
+    assert 'rank      : 1' in log and 'Signal 9 (SIGKILL)' in log
+    assert not (tmp_path / 'rank0.pth').exists()
 
 
 def test_two_process_run_trains_saves_and_ranks_agree(tiny_data, tmp_path):

@@ -128,7 +128,15 @@ def test_kd_losses():
 def test_bad_training_settings():
     with pytest.raises(ValueError, match='num_subnets = 0 must be'):
         build(num_subnets=0)
-    with pytest.raises(ValueError, match='positive integers'):
+    with pytest.raises(
+            ValueError,
+            match=r'model.resolutions: resolution = 0 '
+            'must be a positive integer'):
         build(resolutions=[224, 0])
+    with pytest.raises(
+            ValueError,
+            match=r'resolution = 16 is below 32, the '
+            "network's total stride"):
+        build(resolutions=[16, 32])
     with pytest.raises(KeyError, match='unknown distillation keys'):
         build(distillation=dict(teacher='inplace', ratio=1))

@@ -3,7 +3,7 @@
 data_root = 'data/demo'
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mmofa.LoadImageFromFile', on_error='raise'),
     dict(
         type='RandomResizedCrop',
         scale=64,
@@ -14,7 +14,7 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mmofa.LoadImageFromFile', on_error='raise'),
     dict(type='mmofa.ResizeCenterCrop', size=64, crop_ratio=0.875),
     dict(type='PackInputs'),
 ]

@@ -7,7 +7,7 @@ dataset_type = 'ImageNet'
 data_root = 'data/imagenet'
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mmofa.LoadImageFromFile', on_error='raise'),
     dict(
         type='RandomResizedCrop',
         scale=224,
@@ -19,7 +19,7 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mmofa.LoadImageFromFile', on_error='raise'),
     dict(type='mmofa.ResizeCenterCrop', size=224, crop_ratio=0.875),
     dict(type='PackInputs'),
 ]

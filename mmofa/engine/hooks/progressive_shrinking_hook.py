@@ -11,6 +11,7 @@ from mmengine.model import is_model_wrapper
 
 from mmofa.registry import HOOKS
 from mmofa.utils.checkpoint import save_checkpoint_file
+from .random_state_hook import get_random_state, set_random_state
 
 STAGE_KEYS = {
     'name', 'begin', 'constraints', 'num_subnets', 'reorganize',
@@ -131,6 +132,15 @@ class ProgressiveShrinkingHook(Hook):
         stage = self.stage_at(step)
         if stage['name'] == self.current:
             return
+        # Neutral for the random generators: a resumed run enters its stage
+        # before their saved state is restored, an uninterrupted one after.
+        random_state = get_random_state()
+        try:
+            self._apply(runner, stage)
+        finally:
+            set_random_state(random_state)
+
+    def _apply(self, runner, stage: dict) -> None:
         model = self._model(runner)
         first_time = stage['name'] not in self.started
         if first_time:
@@ -149,8 +159,11 @@ class ProgressiveShrinkingHook(Hook):
             logger='current')
 
     def _start(self, runner, model, stage: dict) -> None:
-        """What happens once at the start of a stage."""
-        if self.current == self.teacher_stage and self.current is not None:
+        """What happens once at the start of a stage (also when a resumed
+        run enters it, so it depends on the schedule, not on this run)."""
+        index = self.stages.index(stage)
+        previous = self.stages[index - 1]['name'] if index else None
+        if previous is not None and previous == self.teacher_stage:
             self._save_teacher(runner, model)
         if stage['reorganize'] is not None:
             model.reorganize_channels(stage['reorganize'])
@@ -158,7 +171,7 @@ class ProgressiveShrinkingHook(Hook):
                 'progressive shrinking: middle channels sorted by importance'
                 f' (expand_ratio_stage={stage["reorganize"]})',
                 logger='current')
-        if stage['reset_optimizer'] and self.current is not None:
+        if stage['reset_optimizer'] and index > 0:
             for optimizer in _optimizers(runner.optim_wrapper):
                 optimizer.state = defaultdict(dict)
         self.started.append(stage['name'])

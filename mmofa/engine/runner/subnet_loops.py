@@ -15,6 +15,7 @@ from mmofa.engine.hooks.random_state_hook import (get_random_state,
                                                   set_random_state)
 from mmofa.models.utils import recalibrate_bn, resize_batch
 from mmofa.registry import LOOPS
+from mmofa.structures import check_resolution
 
 DIM_SHORT_NAMES = OrderedDict(depth='D', expand_ratio='E', kernel_size='K')
 RESIZE_TRANSFORMS = ('ResizeCenterCrop', 'mmofa.ResizeCenterCrop')
@@ -72,6 +73,9 @@ class SubnetEvalMixin:
         model = self.model
         if not hasattr(model, 'set_subnet'):
             return [(f'static_R{r}', None, r) for r in self.resolutions]
+        for size in self.resolutions:
+            check_resolution(size, f'{self.stage}_cfg.resolutions',
+                             model.search_space.min_resolution)
         entries = []
         for spec in self.subnets:
             for name, subnet in self._expand(model, spec):

@@ -1,22 +1,26 @@
 """The Once-for-All algorithm: a supernet, its mutator, its training step."""
 import copy
+import logging
 import random
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Union
 
 import torch
+import torch.distributed as dist
 import torch.nn as nn
-from mmengine.logging import MessageHub
+from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 from mmengine.structures import BaseDataElement
 
 from mmofa.models.utils import resize_batch
 from mmofa.registry import MODELS
+from mmofa.structures import check_resolution
 
 
-def parse_resolutions(resolutions) -> Optional[tuple]:
-    """A list of sizes, or ``dict(start, stop, step)`` with stop included."""
+def parse_resolutions(resolutions, minimum: int = 1) -> Optional[tuple]:
+    """A list of sizes, or ``dict(start, stop, step)`` with stop included;
+    each an integer of at least ``minimum`` pixels."""
     if resolutions is None:
         return None
     if isinstance(resolutions, dict):
@@ -28,11 +32,10 @@ def parse_resolutions(resolutions) -> Optional[tuple]:
         resolutions = range(resolutions['start'], resolutions['stop'] + 1,
                             step)
     sizes = tuple(resolutions)
-    if not sizes or not all(
-            isinstance(s, int) and not isinstance(s, bool) and s > 0
-            for s in sizes):
-        raise ValueError(f'resolutions must be positive integers, got '
-                         f'{list(sizes)}')
+    if not sizes:
+        raise ValueError('resolutions must not be empty')
+    for size in sizes:
+        check_resolution(size, 'model.resolutions', minimum)
     return sizes
 
 
@@ -58,6 +61,9 @@ class OFA(BaseModel):
             (``dict(start=128, stop=224, step=4)`` is the official set). None
             keeps the size of the data.
         sampling_seed (int): Seed of subnet and size sampling. Defaults to 0.
+        nonfinite_loss (str): A NaN or infinite subnet loss ``'raise'``s an
+            error naming the iteration and the subnet, or ``'skip'``s the
+            step (no update; all processes agree). Defaults to 'raise'.
         distillation (dict, optional): Knowledge distillation:
             ``teacher``: ``'inplace'`` (the supernet's largest subnet) or
             ``dict(checkpoint=..., model=None, subnet='max')`` (a separate
@@ -81,6 +87,7 @@ class OFA(BaseModel):
                  num_subnets: int = 1,
                  resolutions=None,
                  sampling_seed: int = 0,
+                 nonfinite_loss: str = 'raise',
                  distillation: Optional[dict] = None,
                  subnet=None,
                  data_preprocessor: Optional[dict] = None,
@@ -110,8 +117,13 @@ class OFA(BaseModel):
         self._resource_estimator = None
 
         self.num_subnets = num_subnets
-        self.resolutions = parse_resolutions(resolutions)
+        self.resolutions = parse_resolutions(resolutions,
+                                             self.search_space.min_resolution)
         self.sampling_seed = sampling_seed
+        if nonfinite_loss not in ('raise', 'skip'):
+            raise ValueError(f'nonfinite_loss={nonfinite_loss!r}; allowed: '
+                             "'raise', 'skip'")
+        self.nonfinite_loss = nonfinite_loss
         self._step_count = 0
         self._build_distillation(distillation)
         if subnet is not None:
@@ -276,6 +288,8 @@ class OFA(BaseModel):
                 losses = self.subnet_losses(inputs, data_samples,
                                             teacher_logits)
             loss, subnet_vars = self.parse_losses(losses)
+            if not self._all_finite(loss):
+                return self._nonfinite(iteration, index, loss, optim_wrapper)
             optim_wrapper.backward(loss)
             total = total + loss.detach()
             for key, value in subnet_vars.items():
@@ -288,6 +302,31 @@ class OFA(BaseModel):
         if resolution is not None:
             log_vars['resolution'] = torch.tensor(float(resolution))
         return log_vars
+
+    @staticmethod
+    def _all_finite(loss: torch.Tensor) -> bool:
+        """Whether the loss is finite in every process (all agree)."""
+        finite = torch.isfinite(loss.detach()).all().to(torch.int32)
+        if dist.is_available() and dist.is_initialized():
+            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+        return bool(finite.item())
+
+    def _nonfinite(self, iteration: int, index: int, loss: torch.Tensor,
+                   optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
+        subnet = self.current_subnet()
+        message = (f'iteration {iteration}: the loss of subnet {index} '
+                   f'({subnet}) is not finite in some process '
+                   f'({loss.item()} here)')
+        if self.nonfinite_loss == 'raise':
+            raise FloatingPointError(
+                message + "; set model.nonfinite_loss='skip' to skip such "
+                'steps')
+        print_log(
+            message + '; step skipped',
+            logger='current',
+            level=logging.WARNING)
+        optim_wrapper.zero_grad()
+        return OrderedDict(skipped_steps=torch.tensor(1.0))
 
     # ------------------------------------------------------------ subnets
     @property

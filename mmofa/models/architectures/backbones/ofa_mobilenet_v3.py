@@ -6,6 +6,7 @@ and the tail (``last_conv``). Each elastic block owns a kernel-size and an
 expand-ratio mutable, each stage a depth mutable; the forward reads them.
 The state dict follows MMRazor's OFA layout.
 """
+import math
 from functools import partial
 from typing import Dict, Optional, Sequence, Tuple, Union
 
@@ -247,7 +248,8 @@ class OFAMobileNetV3(OFAInitMixin, BaseModule):
             stage_use_se=layout.stage_use_se,
             first_channels=layout.first_channels,
             first_block_channels=layout.first_block_channels,
-            last_channels=layout.last_channels)
+            last_channels=layout.last_channels,
+            min_resolution=2 * math.prod(layout.stage_strides))
 
         self.first_conv, self.layer1 = build_stem(layout, norm_cfg)
         in_channels = layout.first_block_channels
