@@ -20,6 +20,9 @@ env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'),  # gloo is used when there is no GPU
+    # Keep freed CPU memory for reuse (glibc): up to 2x faster CPU forward
+    # passes; see mmofa.utils.retain_freed_memory.
+    retain_freed_memory=True,
 )
 
 # One gradient all-reduce per step, CPU (gloo) and GPU (nccl).

@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config, DictAction
 
 from mmofa.engine.dist import init_distributed
-from mmofa.utils import register_all_modules
+from mmofa.utils import register_all_modules, retain_freed_memory
 from mmofa.utils.checkpoint import allow_checkpoint_globals
 
 WRAPPER = dict(type='mmofa.SupernetDistributedWrapper')
@@ -60,6 +60,8 @@ def setup(args: argparse.Namespace) -> Config:
     # only); this wrapper runs on CPU and GPU alike.
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(WRAPPER)
+    if cfg.get('env_cfg', {}).get('retain_freed_memory', False):
+        retain_freed_memory()
     backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend')
     init_distributed(args.launcher, backend)
     return cfg

@@ -73,3 +73,8 @@ def test_recalibration_equals_direct_computation():
     for key, value in buffers_before.items():
         assert torch.equal(state[key], value), key
     assert model.backbone.first_conv.bn.momentum == 0.1
+    # The batch norms run their own forward again, in the mode they had.
+    model.train()
+    recalibrate_bn(model, batches[:1])
+    assert all(m.training for m in model.modules())
+    assert not any('forward' in vars(m) for m in model.modules())

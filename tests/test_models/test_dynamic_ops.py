@@ -164,3 +164,38 @@ def test_elastic_se_matches_static_se_on_sliced_weights():
     # Hidden width follows the active channels: make_divisible(72 // 4) = 24.
     assert static.conv1.conv.weight.shape == (24, 72, 1, 1)
     assert torch.equal(se(x), static(x))
+
+
+def test_active_weights_are_cached_only_while_nothing_changes():
+    torch.manual_seed(0)
+    conv = ElasticDepthwiseConv2d(8, [3, 5, 7]).eval()
+    x = torch.randn(1, 6, 9, 9)
+
+    def expected(kernel_size):
+        weight = conv.active_weight(6, kernel_size).detach()
+        return F.conv2d(x, weight, None, 1, kernel_size // 2, 1, 6)
+
+    with torch.no_grad():
+        first = conv(x, kernel_size=5)
+        cached = conv._cache.value
+        assert torch.equal(conv(x, kernel_size=5), first)
+        assert conv._cache.value is cached  # reused
+        conv.trans_matrix_7to5.mul_(2)  # an in-place update invalidates
+        assert torch.equal(conv(x, kernel_size=5), expected(5))
+        assert not torch.equal(conv(x, kernel_size=5), first)
+        assert torch.equal(conv(x, kernel_size=3), expected(3))
+        conv.load_state_dict({
+            k: v * 0.5
+            for k, v in conv.state_dict().items()
+        })
+        assert torch.equal(conv(x, kernel_size=3), expected(3))
+        conv.weight.data = conv.weight.data.flip(0)  # new storage
+        assert torch.equal(conv(x, kernel_size=3), expected(3))
+    conv.weight.data.mul_(3)  # invisible to version counters ...
+    conv.train().eval()  # ... so switching the mode clears the cache
+    with torch.no_grad():
+        assert torch.equal(conv(x, kernel_size=3), expected(3))
+    # With gradients nothing is cached: backward reaches the parameters.
+    conv(x, kernel_size=3).sum().backward()
+    assert conv.weight.grad is not None and conv.trans_matrix_5to3.grad \
+        is not None

@@ -65,6 +65,32 @@ def test_static_export_equals_supernet_in_train_mode(supernet):
         assert torch.allclose(expected, static(x), atol=1e-5, rtol=0)
 
 
+def test_exported_model_owns_its_tensors(supernet):
+    model = copy.deepcopy(supernet)
+    model.sample_subnet('max')
+    static = model.export_subnet()
+    supernet_storages = {
+        t.untyped_storage().data_ptr()
+        for t in list(model.parameters()) + list(model.buffers())
+    }
+    for name, tensor in list(static.named_parameters()) + list(
+            static.named_buffers()):
+        assert not tensor.is_meta, name
+        assert tensor.untyped_storage().data_ptr() not in supernet_storages, \
+            name
+    # The data preprocessor's buffers (not in any state dict) are copied.
+    for name in ('mean', 'std'):
+        assert torch.equal(
+            static.data_preprocessor.get_buffer(name),
+            model.architecture.data_preprocessor.get_buffer(name))
+    assert all(p.requires_grad for p in static.parameters())
+    before = model(torch.ones(1, 3, 64, 64))
+    with torch.no_grad():
+        for parameter in static.parameters():
+            parameter.add_(1.0)
+    assert torch.equal(before, model(torch.ones(1, 3, 64, 64)))
+
+
 def test_state_dict_layout_is_mmrazor_layout(supernet):
     ours = {k: tuple(v.shape) for k, v in supernet.state_dict().items()}
     assert ours == read_keys('mmrazor_ofa_supernet_keys.txt')

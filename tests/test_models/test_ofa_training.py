@@ -140,3 +140,48 @@ def test_bad_training_settings():
         build(resolutions=[16, 32])
     with pytest.raises(KeyError, match='unknown distillation keys'):
         build(distillation=dict(teacher='inplace', ratio=1))
+
+
+def is_channels_last(tensor):
+    return tensor.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_channels_last_layout_gives_the_same_results():
+    # In float64, so that the layouts' different summation orders stay far
+    # below the tolerance (in float32 BN in train mode amplifies them).
+    default = build(num_subnets=2, resolutions=[48, 56]).double()
+    nhwc = build(
+        num_subnets=2, resolutions=[48, 56], channels_last=True).double()
+    nhwc.load_state_dict(default.state_dict())
+    kernels = [p for p in nhwc.parameters() if p.dim() == 4]
+    assert kernels and all(is_channels_last(p) for p in kernels)
+    assert not all(
+        is_channels_last(p)
+        for p in default.parameters() if p.dim() == 4 and p.shape[-1] > 1)
+
+    x = torch.randn(3, 3, 48, 48, dtype=torch.float64)
+    for model in (default, nhwc):
+        model.eval()
+        model.sample_subnet('random', 4)
+    activations = []
+    nhwc.backbone.layer2[0].depthwise_conv.conv.register_forward_hook(
+        lambda module, args, output: activations.append(output))
+    with torch.no_grad():  # twice: the second from the weight cache
+        for _ in range(2):
+            logits = nhwc(x)
+            assert logits.shape == (3, 4)
+            torch.testing.assert_close(logits, default(x), rtol=1e-9, atol=0)
+    assert len(activations) == 2 and all(
+        is_channels_last(a) and a.shape[1] > 1 and a.shape[-1] > 1
+        for a in activations)
+
+    batch = make_batch(4, 64)
+    for model in (default, nhwc):
+        model.train()
+        for _ in range(2):
+            model.train_step(batch, sgd(model))
+        model.reorganize_channels(1)
+    for (name, p), q in zip(default.named_parameters(), nhwc.parameters()):
+        torch.testing.assert_close(q, p, rtol=1e-9, atol=1e-12, msg=name)
+    # Optimizer steps and channel sorting keep the layout.
+    assert all(is_channels_last(p) for p in kernels)

@@ -6,11 +6,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmofa.registry import MODELS
-from .slicing import copied_state, slice_weight
+from .slicing import (ActiveWeightCache, CachedActiveWeightMixin, copied_state,
+                      dense, slice_weight)
 
 
 @MODELS.register_module()
-class ElasticConv2d(nn.Conv2d):
+class ElasticConv2d(CachedActiveWeightMixin, nn.Conv2d):
     """A convolution with elastic input and output channels.
 
     The active input channels are the first ``x.size(1)`` of the full weight
@@ -38,6 +39,7 @@ class ElasticConv2d(nn.Conv2d):
             stride,
             padding=kernel_size // 2,
             bias=bias)
+        self._cache = ActiveWeightCache()
 
     def active_weight(
         self,
@@ -52,7 +54,12 @@ class ElasticConv2d(nn.Conv2d):
     def forward(self,
                 x: torch.Tensor,
                 out_channels: Optional[int] = None) -> torch.Tensor:
-        weight, bias = self.active_weight(x.size(1), out_channels)
+        in_channels = x.size(1)
+        weight, bias = self._cache.get(
+            (in_channels, out_channels), (self.weight, self.bias),
+            lambda: tuple(
+                t if t is None else dense(t)
+                for t in self.active_weight(in_channels, out_channels)))
         return F.conv2d(x, weight, bias, self.stride, self.padding,
                         self.dilation)
 
@@ -65,7 +72,7 @@ class ElasticConv2d(nn.Conv2d):
 
 
 @MODELS.register_module()
-class ElasticDepthwiseConv2d(nn.Conv2d):
+class ElasticDepthwiseConv2d(CachedActiveWeightMixin, nn.Conv2d):
     """A depthwise convolution with elastic channels and kernel size.
 
     Kernels smaller than the largest are made as in Once-for-All (kernel
@@ -102,6 +109,7 @@ class ElasticDepthwiseConv2d(nn.Conv2d):
             bias=False)
         self.kernel_sizes = kernel_sizes
         self.transform_kernel = transform_kernel
+        self._cache = ActiveWeightCache()
         # (larger, smaller) pairs from the largest kernel down.
         self._steps = list(zip(kernel_sizes[:0:-1], kernel_sizes[-2::-1]))
         if transform_kernel:
@@ -144,7 +152,12 @@ class ElasticDepthwiseConv2d(nn.Conv2d):
         if kernel_size is None:
             kernel_size = self.kernel_sizes[-1]
         channels = x.size(1)
-        weight = self.active_weight(channels, kernel_size)
+        matrices = [
+            getattr(self, self.matrix_name(*step)) for step in self._steps
+        ] if self.transform_kernel else []
+        weight = self._cache.get(
+            (channels, kernel_size), (self.weight, *matrices),
+            lambda: dense(self.active_weight(channels, kernel_size)))
         return F.conv2d(x, weight, None, self.stride, kernel_size // 2,
                         self.dilation, channels)
 

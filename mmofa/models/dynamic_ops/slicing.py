@@ -31,3 +31,60 @@ def copied_state(weight: torch.Tensor,
     if bias is not None:
         state['bias'] = bias.detach().clone()
     return state
+
+
+def memory_format_of(tensor: torch.Tensor) -> torch.memory_format:
+    """The memory format ``tensor``'s strides follow: channels-last when
+    channels vary fastest, as in a slice of a channels-last weight."""
+    if tensor.dim() == 4 and tensor.stride(1) < tensor.stride(3):
+        return torch.channels_last
+    return torch.contiguous_format
+
+
+def dense(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` made dense, keeping its memory format."""
+    return tensor.contiguous(memory_format=memory_format_of(tensor))
+
+
+class ActiveWeightCache:
+    """The last active weight of an elastic op, reused while nothing changed.
+
+    Used only when no gradient is recorded (evaluation, BN recalibration):
+    then a transformed kernel or a sliced weight made contiguous is computed
+    once per subnet instead of once per forward. The key holds the sizes
+    and the version counter and storage of every tensor involved, so an
+    optimizer step, ``load_state_dict`` or channel sorting invalidates it;
+    the ops also clear it on ``train()`` / ``eval()``. (In-place edits
+    through ``.data`` bypass version counters: switch the mode after them.)
+    One entry: evaluation runs one subnet at a time.
+    """
+
+    def __init__(self):
+        self.clear()
+
+    def clear(self) -> None:
+        self.key = None
+        self.value = None
+
+    @staticmethod
+    def tensor_key(*tensors) -> tuple:
+        return tuple((t._version, t.data_ptr(), t.dtype, t.device)
+                     for t in tensors if t is not None)
+
+    def get(self, sizes: tuple, tensors: tuple, compute):
+        if torch.is_grad_enabled():
+            return compute()
+        key = (sizes, self.tensor_key(*tensors))
+        if key != self.key:
+            self.value = compute()
+            self.key = key
+        return self.value
+
+
+class CachedActiveWeightMixin:
+    """An elastic op with an :class:`ActiveWeightCache`, cleared whenever
+    the train/eval mode is set."""
+
+    def train(self, mode: bool = True):
+        self._cache.clear()
+        return super().train(mode)

@@ -17,6 +17,7 @@ from mmengine.model import BaseModule
 from mmofa.models.dynamic_ops import (ElasticBatchNorm2d, ElasticConv2d,
                                       ElasticDepthwiseConv2d,
                                       ElasticSqueezeExcitation)
+from mmofa.models.dynamic_ops.slicing import memory_format_of
 from mmofa.models.mutables import OneShotMutableValue
 from mmofa.models.task_modules import MobileNetV3ResourceEstimator
 from mmofa.models.utils import OFAInitMixin, build_activation
@@ -172,8 +173,10 @@ def _prefixed(prefix: str, state: dict) -> dict:
 
 
 def _select_(tensor: torch.Tensor, dim: int, index: torch.Tensor) -> None:
-    """Reorder ``tensor`` along ``dim`` in place (the Parameter is kept)."""
-    tensor.data = torch.index_select(tensor.data, dim, index)
+    """Reorder ``tensor`` along ``dim`` in place (the Parameter and its
+    memory format are kept)."""
+    tensor.data = torch.index_select(tensor.data, dim, index).contiguous(
+        memory_format=memory_format_of(tensor))
 
 
 def _select_bn_(bn: nn.BatchNorm2d, index: torch.Tensor) -> None:
