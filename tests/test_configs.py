@@ -1,10 +1,12 @@
 """Every config parses and its model builds."""
+import inspect
+
 import pytest
 from helpers import REPO
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from mmofa.registry import MODELS
+from mmofa.registry import LOOPS, MODELS
 from mmofa.utils import register_all_modules
 
 CONFIGS = sorted(
@@ -24,6 +26,12 @@ def test_config_builds(path):
     with DefaultScope.overwrite_default_scope('mmofa'):
         model = MODELS.build(model_cfg)
     assert type(model).__name__ == 'OFA'
+    # The loops' arguments are those their classes take.
+    for name in ('val_cfg', 'test_cfg'):
+        loop = dict(cfg.get(name) or {})
+        if str(loop.get('type', '')).startswith('mmofa.'):
+            cls = LOOPS.get(loop.pop('type'))
+            inspect.signature(cls).bind(None, None, None, **loop)
 
 
 @pytest.mark.parametrize('name,classes,root', [

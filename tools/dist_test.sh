@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCESSES [test.py options]
-# Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT; PYTHON picks the interpreter.
+# Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT; PYTHON picks the interpreter;
+# TOOL=search.py runs tools/search.py (a search or predictor config) instead.
 set -e
 CONFIG=$1
 CHECKPOINT=$2
@@ -10,6 +11,7 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 PYTHON=${PYTHON:-python}
+TOOL=${TOOL:-test.py}
 
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
 "$PYTHON" -m torch.distributed.run \
@@ -18,7 +20,7 @@ PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
     --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$NPROC" \
     --master_port="$PORT" \
-    "$(dirname "$0")/test.py" \
+    "$(dirname "$0")/$TOOL" \
     "$CONFIG" \
     "$CHECKPOINT" \
     --launcher pytorch "${@:4}"

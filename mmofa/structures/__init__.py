@@ -1,3 +1,5 @@
+from .mobilenet_v3_population import (MobileNetV3Population,
+                                      MobileNetV3PopulationCodec)
 from .mobilenet_v3_subnet import (SUBNET_FORMATS, MobileNetV3SearchSpace,
                                   MobileNetV3Subnet, SubnetError,
                                   check_resolution, detect_format,
@@ -9,5 +11,6 @@ __all__ = [
     'SUBNET_FORMATS', 'MobileNetV3SearchSpace', 'MobileNetV3Subnet',
     'SubnetError', 'check_resolution', 'detect_format',
     'dump_mobilenet_v3_subnet', 'expanded_width', 'parse_mobilenet_v3_subnet',
-    'read_subnet_file', 'write_subnet_file'
+    'read_subnet_file', 'write_subnet_file', 'MobileNetV3Population',
+    'MobileNetV3PopulationCodec'
 ]

@@ -1,3 +1,11 @@
+from .accuracy_predictor_loop import AccuracyPredictorLoop
+from .evolution import (ConstraintError, EvolutionSearch, EvolutionState,
+                        cost_constraint)
+from .evolution_search_loop import EvolutionSearchLoop
 from .subnet_loops import SubnetTestLoop, SubnetValLoop
 
-__all__ = ['SubnetTestLoop', 'SubnetValLoop']
+__all__ = [
+    'SubnetTestLoop', 'SubnetValLoop', 'EvolutionSearchLoop',
+    'AccuracyPredictorLoop', 'EvolutionSearch', 'EvolutionState',
+    'ConstraintError', 'cost_constraint'
+]

@@ -1,11 +1,15 @@
 """Evaluation of a named set of subnets, each after BN recalibration."""
 import copy
 import itertools
+import json
 import random
 from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
+import torch
+from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import TestLoop, ValLoop
@@ -15,7 +19,8 @@ from mmofa.engine.hooks.random_state_hook import (get_random_state,
                                                   set_random_state)
 from mmofa.models.utils import recalibrate_bn, resize_batch
 from mmofa.registry import LOOPS
-from mmofa.structures import check_resolution
+from mmofa.structures import MobileNetV3PopulationCodec, check_resolution
+from mmofa.utils.checkpoint import atomic_write
 
 DIM_SHORT_NAMES = OrderedDict(depth='D', expand_ratio='E', kernel_size='K')
 RESIZE_TRANSFORMS = ('ResizeCenterCrop', 'mmofa.ResizeCenterCrop')
@@ -169,13 +174,27 @@ class SubnetEvalMixin:
         return loader
 
     def calibration_batches(self, resolution: int):
-        """Preprocessed calibration batches resized to ``resolution``."""
+        """Preprocessed calibration batches resized to ``resolution``.
+
+        The same images with the same augmentation every time: the random
+        generators that the loader and its transforms draw from are seeded
+        from ``calibrate_bn.seed`` while it runs (and restored after), so
+        a subnet recalibrated twice gets the same statistics.
+        """
         if self._calibration_loader is None:
             self._calibration_loader = self._build_calibration_loader()
         preprocessor = self.model.data_preprocessor
-        for batch in self._calibration_loader:
-            inputs = preprocessor(batch, False)['inputs']
-            yield resize_batch(inputs, resolution)
+        outer_state = get_random_state()
+        seed = self.calibrate_bn['seed']
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        try:
+            for batch in self._calibration_loader:
+                inputs = preprocessor(batch, False)['inputs']
+                yield resize_batch(inputs, resolution)
+        finally:
+            set_random_state(outer_state)
 
     def _build_calibration_loader(self) -> DataLoader:
         cfg = copy.deepcopy(self._calibration_cfg)
@@ -196,8 +215,8 @@ class SubnetEvalMixin:
             seed=calib['seed'])
         if 'num_workers' in calib:
             cfg['num_workers'] = calib['num_workers']
-            if calib['num_workers'] == 0:
-                cfg['persistent_workers'] = False
+        # Workers seeded afresh on every pass (see calibration_batches).
+        cfg['persistent_workers'] = False
         return self.runner.build_dataloader(cfg, seed=self.runner.seed)
 
     # ---------------------------------------------------------------- run
@@ -212,12 +231,7 @@ class SubnetEvalMixin:
         metrics, rows = OrderedDict(), []
         try:
             for name, subnet, resolution in entries:
-                if subnet is not None:
-                    model.set_subnet(subnet.with_resolution(resolution))
-                    if self.calibrate_bn is not None:
-                        recalibrate_bn(model,
-                                       self.calibration_batches(resolution))
-                result = self.evaluate_at(resolution)
+                result = self.evaluate_subnet(subnet, resolution)
                 metrics.update(
                     (f'{name}/{key}', value) for key, value in result.items())
                 rows.append((name, subnet, resolution, result))
@@ -228,6 +242,24 @@ class SubnetEvalMixin:
         self.runner.call_hook(f'after_{self.stage}_epoch', metrics=metrics)
         self.runner.call_hook(f'after_{self.stage}')
         return metrics
+
+    def evaluate_subnet(self, subnet, resolution: int) -> dict:
+        """Activate ``subnet`` (None: the model as it is), recalibrate BN
+        at ``resolution`` if configured, and evaluate there."""
+        if subnet is not None:
+            self.model.set_subnet(subnet.with_resolution(resolution))
+            if self.calibrate_bn is not None:
+                recalibrate_bn(self.model,
+                               self.calibration_batches(resolution))
+        return self.evaluate_at(resolution)
+
+    def measure_score(self, subnet, score_key: str) -> float:
+        """The metric ``score_key`` of ``subnet`` at its resolution."""
+        result = self.evaluate_subnet(subnet, subnet.resolution)
+        if score_key not in result:
+            raise KeyError(f'score_key {score_key!r} is not among the '
+                           f'metrics {sorted(result)}')
+        return float(result[score_key])
 
     def evaluate_at(self, resolution: int) -> dict:
         loader = self.loader_for(resolution)
@@ -313,3 +345,72 @@ class SubnetTestLoop(SubnetEvalMixin, TestLoop):
     ``subnets`` defaulting to the active one (``'current'``)."""
     stage = 'test'
     default_subnets = ('current', )
+
+
+class SubnetScoringLoop(SubnetEvalMixin, TestLoop):
+    """What the search and the accuracy-predictor loops share: candidate
+    (subnet, resolution) pairs of a supernet, scored by ``score_key`` after
+    BN recalibration, with progress saved to JSON files in the work dir.
+
+    Args:
+        runner, dataloader, evaluator, calibrate_bn,
+        calibration_dataloader, fp16: As :class:`SubnetValLoop`.
+        resolutions (list[int]): Candidate input sizes.
+        score_key (str): The metric that scores a candidate.
+        save_interval (int): How often progress is saved.
+    """
+    stage = 'test'
+
+    def __init__(self, runner, dataloader, evaluator,
+                 resolutions: Sequence[int], score_key: str,
+                 calibrate_bn: Optional[dict],
+                 calibration_dataloader: Optional[dict], save_interval: int,
+                 fp16: bool):
+        super().__init__(
+            runner,
+            dataloader,
+            evaluator,
+            subnets=['current'],
+            resolutions=resolutions,
+            calibrate_bn=calibrate_bn,
+            calibration_dataloader=calibration_dataloader,
+            fp16=fp16)
+        self.score_key = score_key
+        self.save_interval = max(1, int(save_interval))
+
+    def build_codec(self) -> MobileNetV3PopulationCodec:
+        """The population codec of the supernet and ``resolutions``."""
+        model = self.model
+        if not hasattr(model, 'search_space'):
+            raise TypeError(f'{type(self).__name__} needs a supernet (an OFA '
+                            f'model), not {type(model).__name__}')
+        for size in self.resolutions:
+            check_resolution(size, 'test_cfg.resolutions',
+                             model.search_space.min_resolution)
+        return MobileNetV3PopulationCodec(model.search_space, self.resolutions)
+
+    @staticmethod
+    def save_progress(path: Path, settings: dict, data: dict) -> None:
+        """Write ``data`` with the ``settings`` it belongs to (main process,
+        atomically)."""
+        if is_main_process():
+            text = json.dumps(dict(settings=settings, **data))
+            atomic_write(path, lambda file: file.write(text.encode()))
+
+    @staticmethod
+    def load_progress(path: Path, settings: dict) -> Optional[dict]:
+        """What :meth:`save_progress` wrote, if it was saved with the same
+        settings; other settings are an error naming each difference."""
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        saved = data.pop('settings')
+        wanted = json.loads(json.dumps(settings))
+        if saved != wanted:
+            changed = ', '.join(f'{k}: {saved.get(k)!r} -> {wanted.get(k)!r}'
+                                for k in sorted(set(saved) | set(wanted))
+                                if saved.get(k) != wanted.get(k))
+            raise ValueError(
+                f'{path} was saved with other settings ({changed}); remove '
+                'it or use another work_dir to start afresh')
+        return data

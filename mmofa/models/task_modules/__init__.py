@@ -1,1 +1,2 @@
 from .estimators import *  # noqa: F401,F403
+from .predictors import *  # noqa: F401,F403

@@ -57,7 +57,7 @@ class MobileNetV3ResourceEstimator:
         self.num_classes = num_classes
         self.classifier_bias = classifier_bias
         self._macs_tables: Dict[int, tuple] = {}
-        self._fixed_params, self._block_params = self._tables(224, 'params')
+        self._fixed_params, self._block_params = self.tables(224, 'params')
 
     @classmethod
     def from_backbone(cls,
@@ -85,8 +85,9 @@ class MobileNetV3ResourceEstimator:
         parts.append(conv_cost(out_size, mid, out_channels, 1, bn=True))
         return sum(p[0] for p in parts), sum(p[1] for p in parts)
 
-    def _tables(self, resolution: int, kind: str):
-        """Fixed cost and {(stage, block, k, e): cost} at ``resolution``."""
+    def tables(self, resolution: int, kind: str) -> Tuple[int, dict]:
+        """The fixed cost and ``{(stage, block, k, e): cost}`` of ``kind``
+        (``'macs'`` or ``'params'``) at ``resolution``."""
         index = 0 if kind == 'macs' else 1
         space = self.space
         size = _conv_output_size(resolution, 2)
@@ -131,7 +132,7 @@ class MobileNetV3ResourceEstimator:
         """MACs per image; resolution defaults to the subnet's, else 224."""
         resolution = resolution or subnet.resolution or 224
         if resolution not in self._macs_tables:
-            self._macs_tables[resolution] = self._tables(resolution, 'macs')
+            self._macs_tables[resolution] = self.tables(resolution, 'macs')
         return self._sum(*self._macs_tables[resolution], subnet)
 
     def params(self, subnet: MobileNetV3Subnet) -> int:

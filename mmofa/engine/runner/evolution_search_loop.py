@@ -1,0 +1,362 @@
+"""Evolutionary search of subnets under FLOPs, params and latency limits."""
+import copy
+import csv
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+from mmengine.dist import is_main_process
+from mmengine.logging import print_log
+
+from mmofa.apis.inference import write_static_subnet
+from mmofa.engine.hooks.random_state_hook import (get_random_state,
+                                                  set_random_state)
+from mmofa.models.task_modules import (COST_UNITS, BlockCostTable,
+                                       load_latency_table, load_predictor)
+from mmofa.models.utils import recalibrate_bn
+from mmofa.registry import LOOPS
+from mmofa.structures import MobileNetV3Population, write_subnet_file
+from .evolution import EvolutionSearch, EvolutionState, cost_constraint
+from .subnet_loops import SubnetScoringLoop
+
+CSV_FIELDS = ('constraint', 'score', 'flops', 'params', 'latency',
+              'resolution', 'subnet', 'checkpoint')
+
+
+@LOOPS.register_module()
+class EvolutionSearchLoop(SubnetScoringLoop):
+    """Once-for-All's evolutionary search, run by ``runner.test()``.
+
+    For each constraint (a sweep when several are given): evolve a
+    population of (subnet, resolution) candidates of the supernet under the
+    limits, score each candidate by an accuracy predictor or by real
+    evaluation (BN recalibration + the test dataloader and evaluator), and
+    write the best subnet's YAML and exported static checkpoint (after BN
+    recalibration) to ``work_dir/search/<constraint>/``. The state is saved
+    every ``save_interval`` generations, so a rerun with the same settings
+    resumes where it stopped. A CSV of the results and, for a sweep, a plot
+    of score against cost go to ``work_dir/search/``.
+
+    Args:
+        runner: The runner.
+        dataloader (dict): Test dataloader (real evaluation).
+        evaluator (dict | list): Test evaluator (real evaluation).
+        constraints (dict | list[dict]): Upper limits, any of ``flops``
+            (MFLOPs), ``params`` (millions) and ``latency`` (ms, needs
+            ``latency_table``); a list runs a sweep.
+        resolutions (list[int]): Candidate input sizes.
+        population_size (int): Defaults to 100 (official).
+        generations (int): Defaults to 500 (official).
+        parent_ratio (float): Defaults to 0.25 (official).
+        mutation_ratio (float): Defaults to 0.5 (official).
+        arch_mutate_prob (float): Defaults to 0.1 (official).
+        resolution_mutate_prob (float): Defaults to 0.5 (official).
+        seed (int): Seed of the search. Defaults to 0.
+        predictor (dict, optional): ``dict(checkpoint=PATH)``: score by the
+            accuracy predictor in PATH (mmofa or official format). None
+            scores by real evaluation.
+        score_key (str): Metric used as the score in real evaluation.
+            Defaults to ``'accuracy/top1'``.
+        latency_table (str, optional): A latency lookup table written by
+            ``tools/analysis/build_latency_table.py``.
+        calibrate_bn (dict | None): BN recalibration as in
+            :class:`SubnetValLoop`; None keeps the stored statistics.
+        calibration_dataloader (dict, optional): Calibration data; defaults
+            to the config's ``train_dataloader``.
+        export (bool): Export each best subnet. Defaults to True.
+        save_interval (int): Generations between saved states.
+        log_interval (int, optional): Generations between progress lines;
+            by default 50 with a predictor, every generation with real
+            evaluation.
+        fp16 (bool): Evaluate in fp16. Defaults to False.
+    """
+    stage = 'test'
+
+    def __init__(self,
+                 runner,
+                 dataloader,
+                 evaluator,
+                 constraints: Union[dict, Sequence[dict]],
+                 resolutions: Sequence[int] = (224, ),
+                 population_size: int = 100,
+                 generations: int = 500,
+                 parent_ratio: float = 0.25,
+                 mutation_ratio: float = 0.5,
+                 arch_mutate_prob: float = 0.1,
+                 resolution_mutate_prob: float = 0.5,
+                 seed: int = 0,
+                 predictor: Optional[dict] = None,
+                 score_key: str = 'accuracy/top1',
+                 latency_table: Optional[str] = None,
+                 calibrate_bn: Optional[dict] = dict(),
+                 calibration_dataloader: Optional[dict] = None,
+                 export: bool = True,
+                 save_interval: int = 10,
+                 log_interval: Optional[int] = None,
+                 fp16: bool = False):
+        super().__init__(runner, dataloader, evaluator, resolutions, score_key,
+                         calibrate_bn, calibration_dataloader, save_interval,
+                         fp16)
+        if isinstance(constraints, dict):
+            constraints = [constraints]
+        self.constraints = [dict(c) for c in constraints]
+        if not self.constraints or not all(self.constraints):
+            raise ValueError(
+                f'constraints = {constraints!r}: give at least one limit, '
+                f'e.g. dict(flops=400); allowed: {sorted(COST_UNITS)}')
+        self.search_cfg = dict(
+            population_size=population_size,
+            parent_ratio=parent_ratio,
+            mutation_ratio=mutation_ratio,
+            arch_mutate_prob=arch_mutate_prob,
+            resolution_mutate_prob=resolution_mutate_prob,
+            seed=seed)
+        self.generations = int(generations)
+        self.predictor_cfg = predictor
+        self.latency_table = latency_table
+        self.export = export
+        self.log_interval = log_interval
+        self._scores: Dict[bytes, float] = {}
+
+    # ------------------------------------------------------------- set-up
+    def _prepare(self) -> None:
+        model = self.model
+        self.codec = self.build_codec()
+        estimator = model.resource_estimator
+        self.tables = dict(
+            flops=BlockCostTable.flops(estimator, self.codec),
+            params=BlockCostTable.params(estimator, self.codec))
+        if self.latency_table is not None:
+            self.tables['latency'] = load_latency_table(
+                self.latency_table, self.codec)
+        for limits in self.constraints:
+            cost_constraint(self.tables, limits)  # unknown names fail here
+        self.predictor = None
+        if self.log_interval is None:
+            self.log_interval = 1 if self.predictor_cfg is None else 50
+        if self.predictor_cfg is not None:
+            unknown = set(self.predictor_cfg) - {'checkpoint'}
+            if unknown or 'checkpoint' not in self.predictor_cfg:
+                raise KeyError(f'predictor = {self.predictor_cfg!r}: expected '
+                               'dict(checkpoint=PATH)')
+            device = next(model.parameters()).device
+            self.predictor = load_predictor(self.predictor_cfg['checkpoint'],
+                                            self.codec.encoding_size, device)
+
+    # ------------------------------------------------------------ scoring
+    def score(self, population: MobileNetV3Population) -> np.ndarray:
+        """Scores in percent: predicted, or measured (cached per subnet)."""
+        if self.predictor is not None:
+            return self.predictor.predict(self.codec.encode(population)) * 100
+        keys = self.codec.unique_keys(population)
+        subnets = self.codec.to_subnets(population)
+        scores = np.empty(len(population))
+        for i, (key, subnet) in enumerate(zip(keys, subnets)):
+            if key not in self._scores:
+                self._scores[key] = self.measure_score(subnet, self.score_key)
+            scores[i] = self._scores[key]
+        return scores
+
+    # ---------------------------------------------------------------- run
+    def run(self) -> dict:
+        self.runner.call_hook('before_test')
+        self.runner.call_hook('before_test_epoch')
+        self.runner.model.eval()
+        self._prepare()
+        model = self.model
+        saved = self._snapshot(model)
+        random_state = get_random_state()
+        results = []
+        try:
+            for limits in self.constraints:
+                results.append(self.search(limits))
+        finally:
+            self._restore(model, saved)
+            set_random_state(random_state)
+        metrics = {}
+        for result in results:
+            for key in ('score', 'flops', 'params', 'latency'):
+                if result.get(key) is not None:
+                    metrics[f'{result["constraint"]}/{key}'] = result[key]
+        if is_main_process():
+            self._write_summary(results)
+        self.runner.call_hook('after_test_epoch', metrics=metrics)
+        self.runner.call_hook('after_test')
+        return metrics
+
+    def search(self, limits: dict) -> dict:
+        name = constraint_name(limits)
+        directory = Path(self.runner.work_dir) / 'search' / name
+        state_file = directory / 'state.json'
+        settings = dict(
+            self.search_cfg,
+            constraint=limits,
+            resolutions=list(self.resolutions),
+            scoring='predictor'
+            if self.predictor is not None else f'evaluation:{self.score_key}')
+        evolution = EvolutionSearch(self.codec, self.score,
+                                    cost_constraint(self.tables, limits),
+                                    **self.search_cfg)
+        state = self._load_state(state_file, settings)
+        start = time.perf_counter()
+        if state is None:
+            state = evolution.initial_state()
+        else:
+            print_log(
+                f'search {name}: resuming at generation {state.generation}'
+                f'/{self.generations} from {state_file}',
+                logger='current')
+
+        def after_generation(state: EvolutionState) -> None:
+            done = state.generation
+            if done % self.log_interval == 0 or done == self.generations:
+                best = state.best()
+                costs = self._costs(state.population[best])
+                print_log(
+                    f'search {name}: generation {done}/{self.generations}, '
+                    f'best score {state.scores[best]:.3f} (' +
+                    ', '.join(f'{k} {v:.2f}' for k, v in costs.items()) +
+                    f'), {time.perf_counter() - start:.1f} s',
+                    logger='current')
+            if done % self.save_interval == 0 or done == self.generations:
+                self._save_state(state_file, settings, state)
+
+        state = evolution.run(self.generations, state, after_generation)
+        self._save_state(state_file, settings, state)
+        best = state.population[state.best()]
+        subnet = self.codec.to_subnets(best)[0]
+        result = dict(
+            constraint=name,
+            limits=limits,
+            score=float(state.scores[state.best()]),
+            resolution=subnet.resolution,
+            **self._costs(best),
+            population=dict(
+                scores=state.scores,
+                **{
+                    k: t(state.population)
+                    for k, t in self.tables.items()
+                }))
+        result.update(self._export(subnet, directory))
+        return result
+
+    def _costs(self, population: MobileNetV3Population) -> dict:
+        return {k: float(t(population)[0]) for k, t in self.tables.items()}
+
+    # ------------------------------------------------------------ outputs
+    def _export(self, subnet, directory: Path) -> dict:
+        """The best subnet's YAML and (BN recalibrated) static checkpoint."""
+        model = self.model
+        model.set_subnet(subnet)
+        files = {}
+        if self.export and self.calibrate_bn is not None:
+            recalibrate_bn(model, self.calibration_batches(subnet.resolution))
+        if is_main_process():
+            if self.export:
+                # Its config tests it as it is (BN already recalibrated).
+                cfg = copy.deepcopy(self.runner.cfg)
+                cfg.test_cfg = dict(
+                    type='mmofa.SubnetTestLoop',
+                    resolutions=[subnet.resolution],
+                    calibrate_bn=None)
+                paths = write_static_subnet(model.export_subnet().state_dict(),
+                                            model.dump_subnet(fmt='mmofa'),
+                                            model.export_subnet_config(),
+                                            directory / 'best.pth', cfg)
+                files = dict(
+                    subnet=str(paths['subnet']),
+                    checkpoint=str(paths['checkpoint']))
+            else:
+                path = write_subnet_file(
+                    model.dump_subnet(fmt='mmofa'), directory / 'best.yaml')
+                files = dict(subnet=str(path))
+        return files
+
+    def _write_summary(self, results: List[dict]) -> None:
+        directory = Path(self.runner.work_dir) / 'search'
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(directory / 'results.csv', 'w', newline='') as file:
+            writer = csv.DictWriter(file, fieldnames=CSV_FIELDS)
+            writer.writeheader()
+            for result in results:
+                writer.writerow({k: result.get(k, '') for k in CSV_FIELDS})
+        lines = [
+            f'{"constraint":<24} {"score":>8} ' +
+            ' '.join(f'{COST_UNITS[k]:>10}'
+                     for k in self.tables) + f' {"size":>5}  subnet'
+        ]
+        for result in results:
+            lines.append(
+                f'{result["constraint"]:<24} {result["score"]:>8.3f} ' +
+                ' '.join(f'{result[k]:>10.2f}' for k in self.tables) +
+                f' {result["resolution"]:>5}  '
+                f'{result.get("subnet", "")}')
+        print_log(
+            'search results (' + str(directory / 'results.csv') + '):\n' +
+            '\n'.join(lines),
+            logger='current')
+        if len(results) > 1:
+            plot_pareto(results, self._plot_cost(),
+                        directory / f'pareto_{self._plot_cost()}.png')
+
+    def _plot_cost(self) -> str:
+        names = set().union(*self.constraints)
+        return 'latency' if 'latency' in names else (
+            'flops' if 'flops' in names else sorted(names)[0])
+
+    # ------------------------------------------------------------- resume
+    def _save_state(self, path: Path, settings: dict,
+                    state: EvolutionState) -> None:
+        self.save_progress(
+            path, settings,
+            dict(
+                state=state.to_dict(),
+                scores_cache={
+                    k.hex(): v
+                    for k, v in self._scores.items()
+                }))
+
+    def _load_state(self, path: Path,
+                    settings: dict) -> Optional[EvolutionState]:
+        data = self.load_progress(path, settings)
+        if data is None:
+            return None
+        self._scores.update({
+            bytes.fromhex(k): v
+            for k, v in data['scores_cache'].items()
+        })
+        return EvolutionState.from_dict(data['state'])
+
+
+def constraint_name(limits: dict) -> str:
+    """``flops400_params5`` for ``dict(flops=400, params=5)``."""
+    return '_'.join(f'{k}{v:g}' for k, v in sorted(limits.items()))
+
+
+def plot_pareto(results: List[dict], cost: str, path: Path) -> None:
+    """Score against ``cost``: each final population (dots) and the best
+    subnet of each constraint (line)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots(figsize=(6, 4.5))
+    for result in results:
+        population = result['population']
+        axes.scatter(
+            population[cost],
+            population['scores'],
+            s=6,
+            alpha=0.3,
+            label=f'{result["constraint"]}: final population')
+    best = sorted(results, key=lambda r: r[cost])
+    axes.plot([r[cost] for r in best], [r['score'] for r in best],
+              'k-o',
+              label='best per constraint')
+    axes.set_xlabel(f'{cost} ({COST_UNITS[cost]})')
+    axes.set_ylabel('score (top-1 %)')
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

@@ -1,0 +1,114 @@
+import json
+
+import numpy as np
+import pytest
+from helpers import W10_CONFIG
+
+from mmofa.apis import init_model
+from mmofa.engine.runner import (ConstraintError, EvolutionSearch,
+                                 EvolutionState, cost_constraint)
+from mmofa.models.task_modules import BlockCostTable, count_macs_params
+from mmofa.structures import MobileNetV3PopulationCodec
+
+RESOLUTIONS = [160, 176, 192, 208, 224]
+
+
+@pytest.fixture(scope='module')
+def space():
+    supernet = init_model(W10_CONFIG)
+    codec = MobileNetV3PopulationCodec(supernet.search_space, RESOLUTIONS)
+    tables = dict(
+        flops=BlockCostTable.flops(supernet.resource_estimator, codec),
+        params=BlockCostTable.params(supernet.resource_estimator, codec))
+    return supernet, codec, tables
+
+
+def similarity_to(codec, target):
+    """A synthetic score with a known optimum: the number of one-hot slots
+    shared with ``target`` (maximal only for the target itself)."""
+    code = codec.encode(target)[0]
+
+    def score(population):
+        features = codec.encode(population)
+        return features @ code - 0.5 * (features * (1 - code)).sum(1)
+
+    return score, float(code.sum())
+
+
+def test_finds_a_known_optimum_within_the_constraint(space):
+    supernet, codec, tables = space
+    rng = np.random.default_rng(0)
+    candidates = codec.random(500, rng)
+    flops = tables['flops'](candidates)
+    # A target in the middle of the FLOPs range; the limit just admits it.
+    target = candidates[int(np.argsort(flops)[250])]
+    limit = float(tables['flops'](target)[0]) + 1.0
+    score, best_possible = similarity_to(codec, target)
+    search = EvolutionSearch(
+        codec, score, cost_constraint(tables, {'flops': limit}), seed=1)
+    state = search.run(150)
+    best = state.population[state.best()]
+    # Tolerance: the exact optimum (all 2 x active blocks + 1 slots equal).
+    assert state.scores[state.best()] == best_possible
+    assert codec.to_subnets(best) == codec.to_subnets(target)
+    assert np.all(tables['flops'](state.population) <= limit)
+    assert state.best_history == sorted(state.best_history)
+
+
+def test_results_satisfy_every_constraint_by_a_direct_count(space):
+    supernet, codec, tables = space
+    limits = {'flops': 300.0, 'params': 5.0}
+    score, _ = similarity_to(codec, codec.random(1, np.random.default_rng(9)))
+    state = EvolutionSearch(
+        codec,
+        score,
+        cost_constraint(tables, limits),
+        population_size=40,
+        seed=2).run(20)
+    assert np.all(tables['flops'](state.population) <= 300.0)
+    assert np.all(tables['params'](state.population) <= 5.0)
+    order = np.argsort(-state.scores)[:3]
+    for subnet in codec.to_subnets(state.population[order]):
+        supernet.set_subnet(subnet)
+        size = subnet.resolution
+        macs, params = count_macs_params(supernet.export_subnet(),
+                                         (1, 3, size, size))
+        assert macs / 1e6 <= 300.0 and params / 1e6 <= 5.0
+
+
+def test_resumed_search_equals_an_uninterrupted_one(space):
+    _, codec, tables = space
+    score, _ = similarity_to(codec, codec.random(1, np.random.default_rng(7)))
+
+    def search():
+        return EvolutionSearch(
+            codec,
+            score,
+            cost_constraint(tables, {'flops': 350}),
+            population_size=30,
+            seed=3)
+
+    whole = search().run(12)
+    half = search().run(5)
+    saved = json.loads(json.dumps(half.to_dict()))  # through a file
+    resumed = search().run(12, EvolutionState.from_dict(saved))
+    assert resumed.generation == whole.generation == 12
+    assert np.array_equal(resumed.scores, whole.scores)
+    for name in ('kernel', 'expand', 'depth', 'resolution'):
+        assert np.array_equal(
+            getattr(resumed.population, name), getattr(whole.population, name))
+
+
+def test_impossible_constraints_fail_clearly(space):
+    _, codec, tables = space
+    search = EvolutionSearch(
+        codec,
+        lambda p: np.zeros(len(p)),
+        cost_constraint(tables, {'flops': 10}),
+        max_draws=5)
+    with pytest.raises(ConstraintError, match='100 of 100 random candidates'):
+        search.initial_state()
+    with pytest.raises(KeyError, match=r"\['latency'\]: no such cost"):
+        cost_constraint(tables, {'latency': 10})
+    with pytest.raises(ValueError, match='parent_ratio = 2'):
+        EvolutionSearch(codec, None, None, parent_ratio=2)

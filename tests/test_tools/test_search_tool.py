@@ -1,0 +1,114 @@
+"""tools/search.py end to end on the tiny supernet and tiny data."""
+import csv
+import json
+
+import pytest
+import torch
+from helpers import (REPO, make_imagenet_like, perturb_, run_tool,
+                     tiny_supernet_cfg)
+
+from mmofa.apis import init_model
+from mmofa.models.task_modules import count_macs_params
+
+SEARCH = REPO / 'tests/configs/tiny_search.py'
+PREDICTOR = REPO / 'tests/configs/tiny_predictor.py'
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp('search')
+    data = make_imagenet_like(root / 'data', num_train=8, num_val=8)
+    supernet = perturb_(init_model(dict(model=tiny_supernet_cfg())))
+    with torch.no_grad():  # predictions that differ between subnets
+        supernet.architecture.head.fc.weight.mul_(50)
+    checkpoint = root / 'supernet.pth'
+    torch.save({'state_dict': supernet.state_dict()}, checkpoint)
+    return root, dict(MMOFA_TEST_DATA=str(data)), checkpoint
+
+
+def read_csv(path):
+    with open(path) as file:
+        return list(csv.DictReader(file))
+
+
+def test_search_sweep_exports_subnets_within_limits(setup):
+    root, env, checkpoint = setup
+    work = root / 'work'
+    result = run_tool(
+        'tools/search.py', SEARCH, checkpoint, '--work-dir', work, env=env)
+    log = result.stdout + result.stderr
+    assert 'search flops0.8: generation 3/3' in log
+    rows = read_csv(work / 'search/results.csv')
+    assert [r['constraint'] for r in rows] == ['flops0.8', 'flops1.5']
+    assert (work / 'search/pareto_flops.png').stat().st_size > 1000
+    for row, limit in zip(rows, (0.8, 1.5)):
+        folder = work / 'search' / row['constraint']
+        assert row['checkpoint'] == str(folder / 'best.pth')
+        static = init_model(folder / 'best_config.py', folder / 'best.pth')
+        size = int(row['resolution'])
+        macs, params = count_macs_params(static, (1, 3, size, size))
+        assert macs / 1e6 <= limit
+        assert float(row['flops']) == pytest.approx(macs / 1e6)
+        assert float(row['params']) == pytest.approx(params / 1e6)
+        # The exported subnet (BN recalibrated as for its score) tested on
+        # its own gives the score the search measured.
+        test = run_tool(
+            'tools/test.py',
+            folder / 'best_config.py',
+            folder / 'best.pth',
+            '--work-dir',
+            root / 'test',
+            env=env)
+        score = float(row['score'])
+        assert f'static_R{size}/accuracy/top1: {score:.4f}' in (test.stdout +
+                                                                test.stderr)
+
+    # A second run resumes from the saved states and changes nothing.
+    state = json.loads((work / 'search/flops0.8/state.json').read_text())
+    assert state['state']['generation'] == 3
+    again = run_tool(
+        'tools/search.py', SEARCH, checkpoint, '--work-dir', work, env=env)
+    assert 'resuming at generation 3/3' in again.stdout + again.stderr
+    assert read_csv(work / 'search/results.csv') == rows
+
+    # Other settings with the same work dir are refused by name.
+    refused = run_tool(
+        'tools/search.py',
+        SEARCH,
+        checkpoint,
+        '--work-dir',
+        work,
+        '--cfg-options',
+        'test_cfg.seed=5',
+        env=env,
+        check=False)
+    assert refused.returncode != 0
+    assert "seed: 0 -> 5" in refused.stderr
+
+
+def test_predictor_then_predictor_scored_search(setup):
+    root, env, checkpoint = setup
+    work = root / 'predictor'
+    result = run_tool(
+        'tools/search.py', PREDICTOR, checkpoint, '--work-dir', work, env=env)
+    assert 'accuracy data set: 12/12 subnets measured' in (result.stdout +
+                                                           result.stderr)
+    dataset = json.loads((work / 'predictor/dataset.json').read_text())
+    assert len(dataset['samples']) == 12
+    assert len({json.dumps(s['subnet']) for s in dataset['samples']}) == 12
+    predictor = work / 'predictor/predictor.pth'
+    search = run_tool(
+        'tools/search.py',
+        SEARCH,
+        checkpoint,
+        '--work-dir',
+        work,
+        '--cfg-options',
+        f'test_cfg.predictor.checkpoint={predictor}',
+        'test_cfg.generations=20',
+        'test_cfg.export=False',
+        env=env)
+    assert 'generation 20/20' in search.stdout + search.stderr
+    rows = read_csv(work / 'search/results.csv')
+    assert all(r['checkpoint'] == '' and r['subnet'].endswith('best.yaml')
+               for r in rows)

@@ -1,0 +1,46 @@
+"""Evolutionary search of subnets of a trained supernet.
+
+    python tools/search.py configs/ofa/search_flops.py SUPERNET.pth \
+        --work-dir work_dirs/search
+    TOOL=search.py bash tools/dist_test.sh configs/ofa/search_flops.py \
+        SUPERNET.pth 8
+
+The config's ``test_cfg`` is an ``mmofa.EvolutionSearchLoop``: its
+constraints (one, or a list for a sweep), the search hyperparameters and
+the scoring (an accuracy predictor, or real evaluation on the test
+dataloader after BN recalibration). Results go to ``WORK_DIR/search/``:
+per constraint the best subnet's YAML and static checkpoint, and a CSV and
+a Pareto plot for the sweep. Running the same command again resumes an
+interrupted search from its saved state.
+"""
+import argparse
+
+from mmengine.runner import Runner
+
+from mmofa.engine.cli import add_common_args, setup
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Search subnets with mmofa')
+    parser.add_argument('config', help='search config file')
+    parser.add_argument('checkpoint', help='supernet checkpoint')
+    add_common_args(parser)
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    cfg = setup(args)
+    loop = str(cfg.get('test_cfg', {}).get('type', ''))
+    if loop.split('.')[-1] not in ('EvolutionSearchLoop',
+                                   'AccuracyPredictorLoop'):
+        raise ValueError(
+            f'{args.config}: test_cfg.type is {loop!r}; a search config '
+            'sets test_cfg = dict(type="mmofa.EvolutionSearchLoop", ...)')
+    cfg.load_from = args.checkpoint
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
