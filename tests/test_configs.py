@@ -23,9 +23,15 @@ def test_config_builds(path):
     if model_cfg.get('distillation') is not None:
         # The teacher checkpoint is the output of an earlier stage.
         model_cfg = dict(model_cfg, distillation=None)
+    expected = 'OFA'
+    if model_cfg.get('type') == 'mmofa.SubnetClassifier':
+        # The subnet is given on the command line (a file of a search).
+        model_cfg = dict(
+            model_cfg, subnet=dict(ks=[5] * 20, e=[4] * 20, d=[3] * 5))
+        expected = 'SubnetClassifier'
     with DefaultScope.overwrite_default_scope('mmofa'):
         model = MODELS.build(model_cfg)
-    assert type(model).__name__ == 'OFA'
+    assert type(model).__name__ == expected
     # The loops' arguments are those their classes take.
     for name in ('val_cfg', 'test_cfg'):
         loop = dict(cfg.get(name) or {})

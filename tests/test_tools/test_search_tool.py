@@ -11,6 +11,7 @@ from mmofa.apis import init_model
 from mmofa.models.task_modules import count_macs_params
 
 SEARCH = REPO / 'tests/configs/tiny_search.py'
+FINETUNE = REPO / 'tests/configs/tiny_finetune.py'
 PREDICTOR = REPO / 'tests/configs/tiny_predictor.py'
 
 
@@ -31,12 +32,18 @@ def read_csv(path):
         return list(csv.DictReader(file))
 
 
-def test_search_sweep_exports_subnets_within_limits(setup):
+@pytest.fixture(scope='module')
+def searched(setup):
     root, env, checkpoint = setup
     work = root / 'work'
     result = run_tool(
         'tools/search.py', SEARCH, checkpoint, '--work-dir', work, env=env)
-    log = result.stdout + result.stderr
+    return work, result.stdout + result.stderr
+
+
+def test_search_sweep_exports_subnets_within_limits(setup, searched):
+    root, env, checkpoint = setup
+    work, log = searched
     assert 'search flops0.8: generation 3/3' in log
     rows = read_csv(work / 'search/results.csv')
     assert [r['constraint'] for r in rows] == ['flops0.8', 'flops1.5']
@@ -112,3 +119,37 @@ def test_predictor_then_predictor_scored_search(setup):
     rows = read_csv(work / 'search/results.csv')
     assert all(r['checkpoint'] == '' and r['subnet'].endswith('best.yaml')
                for r in rows)
+
+
+def test_finetuning_starts_from_the_searched_accuracy(setup, searched):
+    root, env, checkpoint = setup
+    work, _ = searched
+    row = read_csv(work / 'search/results.csv')[1]
+    folder = work / 'search' / row['constraint']
+    result = run_tool(
+        'tools/train.py',
+        FINETUNE,
+        '--work-dir',
+        root / 'finetune',
+        '--cfg-options',
+        f'model.subnet={folder / "best.yaml"}',
+        f'load_from={folder / "best.pth"}',
+        f'model.distillation.teacher.checkpoint={checkpoint}',
+        env=env)
+    log = result.stdout + result.stderr
+    size = int(row['resolution'])
+    metric = f'static_R{size}/accuracy/top1'
+    # The validation before the first step: same weights, same BN.
+    first = log.index(metric)
+    assert log[first:].startswith(f'{metric}: {float(row["score"]):.4f}')
+    assert 'loss_kd' in log  # distilled from the supernet's max subnet
+    # The fine-tuned weights fit the exported subnet's own config.
+    tuned = init_model(folder / 'best_config.py',
+                       root / 'finetune' / 'epoch_1.pth')
+    exported = init_model(folder / 'best_config.py', folder / 'best.pth')
+    changed = [
+        name for name, p in tuned.named_parameters()
+        if not torch.equal(p,
+                           dict(exported.named_parameters())[name])
+    ]
+    assert changed

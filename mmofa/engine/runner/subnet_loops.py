@@ -77,7 +77,10 @@ class SubnetEvalMixin:
         """``(name, subnet, resolution)`` to evaluate, in order."""
         model = self.model
         if not hasattr(model, 'set_subnet'):
-            return [(f'static_R{r}', None, r) for r in self.resolutions]
+            # A static model that knows its subnet's size is tested there.
+            sizes = ([model.resolution] if getattr(model, 'resolution', None)
+                     else self.resolutions)
+            return [(f'static_R{r}', None, r) for r in sizes]
         for size in self.resolutions:
             check_resolution(size, f'{self.stage}_cfg.resolutions',
                              model.search_space.min_resolution)

@@ -1,3 +1,4 @@
 from .ofa import OFA
+from .subnet_classifier import SubnetClassifier
 
-__all__ = ['OFA']
+__all__ = ['OFA', 'SubnetClassifier']
