@@ -81,7 +81,8 @@ def init_model(config: ConfigLike,
 
 def save_subnet(model: nn.Module,
                 out_file: Union[str, Path],
-                subnet=None) -> Dict[str, Path]:
+                subnet=None,
+                base_cfg: Optional[ConfigLike] = None) -> Dict[str, Path]:
     """Export a subnet of an ``OFA`` model to a static checkpoint and files.
 
     Writes ``out_file`` (the static model's weights and the subnet in its
@@ -93,6 +94,9 @@ def save_subnet(model: nn.Module,
             config) or from a config dict.
         out_file: Path of the checkpoint to write (``.pth``).
         subnet: The subnet in any accepted form; defaults to the active one.
+        base_cfg: The config whose other settings (data, runtime) the
+            written config keeps; defaults to ``model.cfg`` if the model
+            has one.
 
     Returns:
         dict: The paths written: ``checkpoint``, ``subnet``, ``config``.
@@ -101,8 +105,8 @@ def save_subnet(model: nn.Module,
         model.set_subnet(subnet)
     return write_static_subnet(model.export_subnet().state_dict(),
                                model.dump_subnet(fmt='mmofa'),
-                               model.export_subnet_config(), out_file,
-                               getattr(model, 'cfg', None))
+                               model.export_subnet_config(), out_file, base_cfg
+                               or getattr(model, 'cfg', None))
 
 
 def write_static_subnet(state_dict: dict,

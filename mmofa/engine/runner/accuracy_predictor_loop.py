@@ -98,6 +98,7 @@ class AccuracyPredictorLoop(SubnetScoringLoop):
         codec = self.build_codec()
         population = self.samples(codec)
         subnets = codec.to_subnets(population)
+        archs = [model.dump_subnet(subnet, 'arch_dict') for subnet in subnets]
         directory = Path(self.runner.work_dir) / 'predictor'
         dataset_file = directory / 'dataset.json'
         settings = dict(
@@ -116,7 +117,7 @@ class AccuracyPredictorLoop(SubnetScoringLoop):
                 scores.append(self.measure_score(subnet, self.score_key))
                 done = len(scores)
                 if done % self.save_interval == 0 or done == len(subnets):
-                    self._save(dataset_file, settings, subnets, scores, model)
+                    self._save(dataset_file, settings, archs, scores)
                     elapsed = time.perf_counter() - start
                     left = elapsed / (done - (len(subnets) - todo)) * (
                         len(subnets) - done)
@@ -154,14 +155,13 @@ class AccuracyPredictorLoop(SubnetScoringLoop):
         self.runner.call_hook('after_test')
         return metrics
 
-    def _save(self, path: Path, settings: dict, subnets, scores,
-              model) -> None:
+    def _save(self, path: Path, settings: dict, archs: list,
+              scores: list) -> None:
         self.save_progress(
             path, settings,
             dict(samples=[
-                dict(
-                    subnet=model.dump_subnet(subnet, 'arch_dict'), score=score)
-                for subnet, score in zip(subnets, scores)
+                dict(subnet=arch, score=score)
+                for arch, score in zip(archs, scores)
             ]))
 
     def _load(self, path: Path, settings: dict) -> list:

@@ -9,7 +9,7 @@ import numpy as np
 from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 
-from mmofa.apis.inference import write_static_subnet
+from mmofa.apis.inference import save_subnet
 from mmofa.engine.hooks.random_state_hook import (get_random_state,
                                                   set_random_state)
 from mmofa.models.task_modules import (COST_UNITS, BlockCostTable,
@@ -219,7 +219,7 @@ class EvolutionSearchLoop(SubnetScoringLoop):
                     ', '.join(f'{k} {v:.2f}' for k, v in costs.items()) +
                     f'), {time.perf_counter() - start:.1f} s',
                     logger='current')
-            if done % self.save_interval == 0 or done == self.generations:
+            if done % self.save_interval == 0:
                 self._save_state(state_file, settings, state)
 
         state = evolution.run(self.generations, state, after_generation)
@@ -260,10 +260,8 @@ class EvolutionSearchLoop(SubnetScoringLoop):
                     type='mmofa.SubnetTestLoop',
                     resolutions=[subnet.resolution],
                     calibrate_bn=None)
-                paths = write_static_subnet(model.export_subnet().state_dict(),
-                                            model.dump_subnet(fmt='mmofa'),
-                                            model.export_subnet_config(),
-                                            directory / 'best.pth', cfg)
+                paths = save_subnet(
+                    model, directory / 'best.pth', base_cfg=cfg)
                 files = dict(
                     subnet=str(paths['subnet']),
                     checkpoint=str(paths['checkpoint']))

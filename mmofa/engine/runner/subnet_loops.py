@@ -81,9 +81,7 @@ class SubnetEvalMixin:
             sizes = ([model.resolution] if getattr(model, 'resolution', None)
                      else self.resolutions)
             return [(f'static_R{r}', None, r) for r in sizes]
-        for size in self.resolutions:
-            check_resolution(size, f'{self.stage}_cfg.resolutions',
-                             model.search_space.min_resolution)
+        self.check_resolutions(model)
         entries = []
         for spec in self.subnets:
             for name, subnet in self._expand(model, spec):
@@ -91,6 +89,12 @@ class SubnetEvalMixin:
                          if subnet.resolution else self.resolutions)
                 entries += [(f'{name}_R{r}', subnet, r) for r in sizes]
         return entries
+
+    def check_resolutions(self, model) -> None:
+        """Every configured size is one the supernet can take."""
+        for size in self.resolutions:
+            check_resolution(size, f'{self.stage}_cfg.resolutions',
+                             model.search_space.min_resolution)
 
     def _expand(self, model, spec):
         mutator = model.mutator
@@ -387,9 +391,7 @@ class SubnetScoringLoop(SubnetEvalMixin, TestLoop):
         if not hasattr(model, 'search_space'):
             raise TypeError(f'{type(self).__name__} needs a supernet (an OFA '
                             f'model), not {type(model).__name__}')
-        for size in self.resolutions:
-            check_resolution(size, 'test_cfg.resolutions',
-                             model.search_space.min_resolution)
+        self.check_resolutions(model)
         return MobileNetV3PopulationCodec(model.search_space, self.resolutions)
 
     @staticmethod

@@ -76,8 +76,9 @@ class OFA(BaseModel):
         subnet (optional): A subnet to activate at build time, in any
             accepted form (e.g. to test one subnet).
         channels_last (bool): Keep weights and activations channels-last
-            (NHWC). About 1.6x faster training on CPU (see
-            docs/benchmarks.md) and the usual layout for AMP on GPUs;
+            (NHWC). About 1.9x faster PS training steps on the 2-core
+            benchmark CPU (docs/benchmarks.md) and the usual layout for AMP
+            on GPUs;
             results equal the default layout's up to float rounding.
             Defaults to False (bitwise the official code's layout).
         data_preprocessor (dict, optional): Defaults to the architecture's.
@@ -169,13 +170,8 @@ class OFA(BaseModel):
 
     # ----------------------------------------------------------- training
     def _build_distillation(self, distillation: Optional[dict]) -> None:
-        distillation = dict(distillation or {})
-        teacher = distillation.pop('teacher', None)
-        loss = distillation.pop('loss', dict(type='mmofa.KDLoss'))
-        self.teacher_train_mode = distillation.pop('teacher_train_mode', True)
-        if distillation:
-            raise KeyError(f'unknown distillation keys {sorted(distillation)}'
-                           '; allowed: teacher, loss, teacher_train_mode')
+        teacher, loss, self.teacher_train_mode = split_distillation(
+            distillation, teacher_train_mode=True)
         self.distill_loss = None if teacher is None else MODELS.build(loss)
         self.inplace_teacher = teacher == 'inplace'
         # Kept out of the module tree: not trained, not in checkpoints.
@@ -249,17 +245,9 @@ class OFA(BaseModel):
             self.mutator.set_choices(
                 self.mutator.sample_choices('max', constrained=False))
             return self.architecture(inputs, mode='tensor').detach()
-        teacher = self.teacher
-        if teacher is None:
+        if self.teacher is None:
             return None
-        device = inputs.device
-        if next(teacher.parameters()).device != device:
-            teacher.to(device)
-        teacher.train(self.teacher_train_mode)
-        for module in teacher.modules():  # batch statistics, no dropout
-            if isinstance(module, nn.Dropout):
-                module.eval()
-        return teacher(inputs, mode='tensor').detach()
+        return run_teacher(self.teacher, inputs, self.teacher_train_mode)
 
     def subnet_losses(self, inputs: torch.Tensor,
                       data_samples: List[BaseDataElement],
@@ -464,3 +452,32 @@ class OFA(BaseModel):
     def reorganize_channels(self, expand_ratio_stage: int = 0) -> None:
         """Sort middle channels by importance (official phases 0 and 1)."""
         self.backbone.reorganize_channels(expand_ratio_stage)
+
+
+def split_distillation(distillation: Optional[dict],
+                       teacher_train_mode: bool) -> tuple:
+    """``(teacher, loss config, teacher_train_mode)`` of a distillation
+    config; ``teacher_train_mode`` is the default of that key."""
+    distillation = dict(distillation or {})
+    teacher = distillation.pop('teacher', None)
+    loss = distillation.pop('loss', dict(type='mmofa.KDLoss'))
+    train_mode = distillation.pop('teacher_train_mode', teacher_train_mode)
+    if distillation:
+        raise KeyError(f'unknown distillation keys {sorted(distillation)}'
+                       '; allowed: teacher, loss, teacher_train_mode')
+    return teacher, loss, train_mode
+
+
+@torch.no_grad()
+def run_teacher(teacher: nn.Module, inputs: torch.Tensor,
+                train_mode: bool) -> torch.Tensor:
+    """Logits of a frozen teacher, moved to the inputs' device first; in
+    train mode it uses batch statistics but no dropout (as Once-for-All's
+    distillation does)."""
+    if next(teacher.parameters()).device != inputs.device:
+        teacher.to(inputs.device)
+    teacher.train(train_mode)
+    for module in teacher.modules():
+        if isinstance(module, nn.Dropout):
+            module.eval()
+    return teacher(inputs, mode='tensor').detach()

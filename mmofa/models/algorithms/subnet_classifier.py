@@ -9,6 +9,7 @@ from mmpretrain.models import ImageClassifier
 
 from mmofa.models.utils import resize_batch
 from mmofa.registry import MODELS
+from .ofa import run_teacher, split_distillation
 
 
 @MODELS.register_module()
@@ -29,8 +30,10 @@ class SubnetClassifier(ImageClassifier):
             ``architecture``.
         subnet: The subnet (a subnet file or any accepted form).
         distillation (dict, optional): ``teacher=dict(checkpoint=...,
-            model=None, subnet='max')`` as in :class:`OFA` and ``loss``
-            (default ``dict(type='mmofa.KDLoss')``, soft cross-entropy).
+            model=None, subnet='max')``, ``loss`` (default
+            ``dict(type='mmofa.KDLoss')``, soft cross-entropy) and
+            ``teacher_train_mode`` as in :class:`OFA`, except that the
+            teacher runs in eval mode by default.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -58,15 +61,13 @@ class SubnetClassifier(ImageClassifier):
         self.__dict__['teacher'] = None
         self.distill_loss = None
         if distillation is not None:
-            distillation = dict(distillation)
-            teacher = distillation.pop('teacher', None)
-            loss = distillation.pop('loss', dict(type='mmofa.KDLoss'))
-            if distillation or not isinstance(teacher, dict):
-                raise KeyError(
-                    f'distillation = {dict(distillation, teacher=teacher)!r}:'
-                    ' expected teacher=dict(checkpoint=..., model=None, '
-                    "subnet='max') and optionally loss")
-            teacher_model = ofa.build_teacher(**teacher).eval()
+            teacher, loss, self.teacher_train_mode = split_distillation(
+                distillation, teacher_train_mode=False)
+            if not isinstance(teacher, dict):
+                raise ValueError(
+                    f'distillation teacher = {teacher!r}: expected '
+                    "dict(checkpoint=..., model=None, subnet='max')")
+            teacher_model = ofa.build_teacher(**teacher)
             teacher_model.requires_grad_(False)
             self.__dict__['teacher'] = teacher_model
             self.distill_loss = MODELS.build(loss)
@@ -82,10 +83,6 @@ class SubnetClassifier(ImageClassifier):
         logits = self.head(self.extract_feat(inputs))
         losses = self.head._get_loss(logits, data_samples)
         if self.teacher is not None:
-            teacher = self.teacher
-            if next(teacher.parameters()).device != inputs.device:
-                teacher.to(inputs.device)
-            with torch.no_grad():
-                soft = teacher(inputs, mode='tensor')
+            soft = run_teacher(self.teacher, inputs, self.teacher_train_mode)
             losses['loss_kd'] = self.distill_loss(logits, soft)
         return losses

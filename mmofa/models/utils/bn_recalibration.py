@@ -18,9 +18,11 @@ def recalibrate_bn(model: nn.Module,
     training) and records them: running mean and variance of the active
     channels become the averages of the per-batch mean and biased variance
     over all batches, weighted by batch size and summed over all processes.
-    The statistics are those the normalisation computes (one batch-norm
-    call per layer, no extra pass over the activations). Nothing else
-    changes: no other buffer, no module's train/eval mode.
+    The statistics are taken inside the same forward pass that normalises
+    (no second pass over the data; on contiguous NCHW CPU input by two
+    reductions before the eval-mode kernel, elsewhere by the training-mode
+    kernel). Nothing else changes: no other buffer, no module's train/eval
+    mode.
 
     Args:
         model (nn.Module): The model, its subnet already active.

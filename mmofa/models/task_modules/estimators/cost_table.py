@@ -41,13 +41,15 @@ class BlockCostTable:
         self.name = name
 
     @classmethod
-    def from_entries(cls, codec: MobileNetV3PopulationCodec, name: str,
-                     entries: Callable[[int],
-                                       Tuple[float,
-                                             Dict]]) -> 'BlockCostTable':
+    def from_entries(cls,
+                     codec: MobileNetV3PopulationCodec,
+                     name: str,
+                     entries: Callable[[int], Tuple[float, Dict]],
+                     unit: float = 1.0) -> 'BlockCostTable':
         """Build from ``entries(resolution) -> (fixed, {(stage, block, k,
         e): cost})``, the form of
-        :meth:`MobileNetV3ResourceEstimator.tables`."""
+        :meth:`MobileNetV3ResourceEstimator.tables`, every cost divided by
+        ``unit``."""
         space = codec.space
         num_k = max(codec.num_kernels)
         num_e = max(codec.num_expands)
@@ -61,23 +63,21 @@ class BlockCostTable:
                 for i, k in enumerate(space.kernel_sizes[s]):
                     for j, e in enumerate(space.expand_ratios[s]):
                         blocks[r, b, i, j] = table[(s, position, k, e)]
-        return cls(codec, fixed, blocks, name)
+        return cls(codec, fixed / unit, blocks / unit, name)
 
     @classmethod
     def flops(cls, estimator,
               codec: MobileNetV3PopulationCodec) -> 'BlockCostTable':
         """MFLOPs (multiply-accumulates / 1e6, as Once-for-All counts)."""
-        table = cls.from_entries(codec, 'flops',
-                                 lambda r: estimator.tables(r, 'macs'))
-        return cls(codec, table.fixed / 1e6, table.blocks / 1e6, 'flops')
+        return cls.from_entries(codec, 'flops',
+                                lambda r: estimator.tables(r, 'macs'), 1e6)
 
     @classmethod
     def params(cls, estimator,
                codec: MobileNetV3PopulationCodec) -> 'BlockCostTable':
         """Millions of parameters (the same at every resolution)."""
-        table = cls.from_entries(codec, 'params',
-                                 lambda r: estimator.tables(224, 'params'))
-        return cls(codec, table.fixed / 1e6, table.blocks / 1e6, 'params')
+        params = estimator.tables(224, 'params')
+        return cls.from_entries(codec, 'params', lambda r: params, 1e6)
 
     def __call__(self, population: MobileNetV3Population) -> np.ndarray:
         """``[N]`` costs."""
