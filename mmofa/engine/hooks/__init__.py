@@ -1,9 +1,10 @@
-from .progressive_shrinking_hook import ProgressiveShrinkingHook
+from .progressive_shrinking_hook import (ProgressiveShrinkingHook,
+                                         RandomSubnetSamplingHook)
 from .random_state_hook import (RandomStateHook, get_random_state,
                                 set_random_state)
 from .validate_before_train_hook import ValidateBeforeTrainHook
 
 __all__ = [
-    'ProgressiveShrinkingHook', 'RandomStateHook', 'get_random_state',
-    'set_random_state', 'ValidateBeforeTrainHook'
+    'ProgressiveShrinkingHook', 'RandomSubnetSamplingHook', 'RandomStateHook',
+    'get_random_state', 'set_random_state', 'ValidateBeforeTrainHook'
 ]

@@ -9,12 +9,13 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
+from mmofa.models.mutators.ofa_mutator import GRANULARITIES
 from mmofa.registry import HOOKS
 from mmofa.utils.checkpoint import save_checkpoint_file
 from .random_state_hook import get_random_state, set_random_state
 
 STAGE_KEYS = {
-    'name', 'begin', 'constraints', 'num_subnets', 'reorganize',
+    'name', 'begin', 'constraints', 'num_subnets', 'sampling', 'reorganize',
     'reset_optimizer'
 }
 
@@ -35,9 +36,10 @@ class ProgressiveShrinkingHook(Hook):
             first epoch (or iteration with ``by_epoch=False``) of the stage
             in this run, 0 for the first; ``constraints``, dimension ->
             allowed values (left out: unconstrained); ``num_subnets``
-            (default 1); ``reorganize``, the ``expand_ratio_stage`` of
-            channel sorting (default None: none); ``reset_optimizer``
-            (default True).
+            (default 1); ``sampling``, the model's subnet ``sampling``
+            (default: uniform, per layer); ``reorganize``, the
+            ``expand_ratio_stage`` of channel sorting (default None: none);
+            ``reset_optimizer`` (default True).
         by_epoch (bool): Stage boundaries in epochs. Defaults to True.
         teacher_stage (str, optional): A stage whose final largest subnet
             becomes the distillation teacher of the stages after it, saved
@@ -64,6 +66,7 @@ class ProgressiveShrinkingHook(Hook):
                     begin=0,
                     constraints={},
                     num_subnets=1,
+                    sampling=None,
                     reorganize=None,
                     reset_optimizer=True), **stage)
             begins.append(stage['begin'])
@@ -147,6 +150,7 @@ class ProgressiveShrinkingHook(Hook):
             self._start(runner, model, stage)
         model.mutator.set_constraints(stage['constraints'])
         model.num_subnets = stage['num_subnets']
+        model.sampling = stage['sampling']
         if self.teacher_stage is not None and self.teacher_stage in \
                 self.started and stage['name'] != self.teacher_stage:
             self._load_teacher(runner, model)
@@ -155,7 +159,7 @@ class ProgressiveShrinkingHook(Hook):
             f'progressive shrinking: stage {stage["name"]!r} '
             f'({"started" if first_time else "resumed"}), constraints '
             f'{stage["constraints"] or "none"}, {stage["num_subnets"]} '
-            'subnet(s) per step',
+            f'subnet(s) per step, sampling {model.sampling}',
             logger='current')
 
     def _start(self, runner, model, stage: dict) -> None:
@@ -201,3 +205,81 @@ def _optimizers(optim_wrapper) -> list:
         optim_wrapper.values()
         if isinstance(optim_wrapper, dict) else [optim_wrapper])
     return [w.optimizer for w in wrappers]
+
+
+@HOOKS.register_module()
+class RandomSubnetSamplingHook(ProgressiveShrinkingHook):
+    """Random subnet sampling (RSS): the full network, then random subnets
+    of the whole space from the start (no progressive stages).
+
+    Two stages of :class:`ProgressiveShrinkingHook` (so resume, the saved
+    stage and the teacher work the same): ``full_net`` trains the largest
+    subnet alone; ``random_subnets`` draws ``num_subnets`` subnets per step
+    from everything the mutator allows, distilling from the final full net.
+
+    Args:
+        full_net_epochs (int): Length of the full-net stage in epochs (or
+            iterations with ``by_epoch=False``); 0 starts sampling at once,
+            e.g. from a loaded full net.
+        num_subnets (int): Subnets per step while sampling. Defaults to 1.
+        granularity (str): Random draws per ``'layer'`` (every block its own
+            kernel size and expand ratio), per ``'stage'`` (a stage's blocks
+            share them) or per ``'network'`` (one value per dimension).
+            Defaults to 'layer'.
+        anchor (bool): RSS anchor: instead of random subnets, the sampling
+            stage trains the smallest subnet in its even epochs (or
+            iterations with ``by_epoch=False``) and the largest in its odd
+            ones, one subnet per step. Defaults to False.
+        distill (bool, optional): Distil from the full net of the first
+            stage (saved as ``<work_dir>/teacher_full_net.pth``). Defaults to
+            True when there is a full-net stage.
+        by_epoch (bool): Stage boundary in epochs. Defaults to True.
+    """
+
+    def __init__(self,
+                 full_net_epochs: int,
+                 num_subnets: int = 1,
+                 granularity: str = 'layer',
+                 anchor: bool = False,
+                 distill: Optional[bool] = None,
+                 by_epoch: bool = True):
+        if not isinstance(full_net_epochs, int) or full_net_epochs < 0:
+            raise ValueError(f'full_net_epochs = {full_net_epochs!r} must be '
+                             'a non-negative integer')
+        if granularity not in GRANULARITIES:
+            raise ValueError(f'granularity {granularity!r}; allowed: '
+                             f'{list(GRANULARITIES)}')
+        if anchor and num_subnets != 1:
+            raise ValueError(f'anchor sampling trains one anchor subnet per '
+                             f'step: num_subnets must be 1, got {num_subnets}')
+        if distill is None:
+            distill = full_net_epochs > 0
+        if distill and full_net_epochs == 0:
+            raise ValueError('distill=True needs a full-net stage '
+                             '(full_net_epochs > 0); to distil from a '
+                             'trained full net, set model.distillation')
+        stages = [
+            dict(
+                name='random_subnets',
+                begin=full_net_epochs,
+                num_subnets=num_subnets,
+                sampling=dict(granularity=granularity),
+                reset_optimizer=False)
+        ]
+        if full_net_epochs > 0:
+            stages.insert(0,
+                          dict(name='full_net', sampling=dict(strategy='max')))
+        else:
+            stages[0]['begin'] = 0
+        super().__init__(
+            stages,
+            by_epoch=by_epoch,
+            teacher_stage='full_net' if distill else None)
+        self.anchor = anchor
+
+    def _enter(self, runner, step: int) -> None:
+        super()._enter(runner, step)
+        if self.anchor and self.current == 'random_subnets':
+            offset = step - self.stage_at(step)['begin']
+            self._model(runner).sampling = dict(strategy='max' if offset %
+                                                2 else 'min')

@@ -13,9 +13,13 @@ from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 from mmengine.structures import BaseDataElement
 
+from mmofa.models.mutators.ofa_mutator import GRANULARITIES
 from mmofa.models.utils import resize_batch
 from mmofa.registry import MODELS
 from mmofa.structures import check_resolution
+
+# How a training step picks its subnets (see ``OFA``, ``sampling``).
+STRATEGIES = ('uniform', 'max', 'min', 'sandwich')
 
 
 def parse_resolutions(resolutions, minimum: int = 1) -> Optional[tuple]:
@@ -48,7 +52,8 @@ class OFA(BaseModel):
     constraints (seeded from the iteration, so every rank draws the same),
     run forward and backward for each on the same batch (optionally resized
     to one size drawn from ``resolutions``), sum their gradients and step
-    the optimizer once.
+    the optimizer once. ``sampling`` picks which subnets a step trains
+    (progressive shrinking, RSS, sandwich).
 
     Args:
         architecture (dict | nn.Module): The supernet classifier, e.g. an
@@ -57,6 +62,18 @@ class OFA(BaseModel):
         mutator (dict): The mutator. Defaults to ``dict(type='OFAMutator')``.
         num_subnets (int): Subnets per training step. Defaults to 1; the
             progressive shrinking hook sets it per stage.
+        sampling (dict): Which subnets a step trains: ``strategy``
+            ``'uniform'`` (each drawn at random, the default), ``'max'``
+            or ``'min'`` (the largest or smallest: a teacher stage, RSS
+            anchors) or ``'sandwich'`` (the largest, the smallest, then
+            random ones; the largest learns from the labels, the others
+            also from its detached logits: in-place distillation);
+            ``granularity`` of random draws: ``'layer'``,
+            ``'stage'`` or ``'network'`` (see
+            :meth:`OFAMutator.sample_choices`). All under the mutator's
+            constraints. Defaults to ``dict(strategy='uniform',
+            granularity='layer')``; the progressive shrinking and RSS hooks
+            may set it per stage.
         resolutions (list | dict, optional): Training sizes, one per batch
             (``dict(start=128, stop=224, step=4)`` is the official set). None
             keeps the size of the data.
@@ -68,8 +85,10 @@ class OFA(BaseModel):
             ``teacher``: ``'inplace'`` (the supernet's largest subnet) or
             ``dict(checkpoint=..., model=None, subnet='max')`` (a separate
             model, by default this supernet's architecture at its max
-            subnet); ``loss``: a loss config, by default
-            ``dict(type='mmofa.KDLoss', kd_type='ce', loss_weight=1.0)``;
+            subnet; ``model`` may be a config dict or file, see
+            :meth:`build_teacher`); ``loss``: a loss config, by default
+            ``dict(type='mmofa.KDLoss', kd_type='ce', loss_weight=1.0)``,
+            also used by sandwich sampling's in-place distillation;
             ``teacher_train_mode``: run the teacher in train mode (batch
             statistics, no dropout) as the official code does. Defaults to
             True.
@@ -91,6 +110,7 @@ class OFA(BaseModel):
                  architecture: Union[dict, nn.Module],
                  mutator: Union[dict, nn.Module] = dict(type='OFAMutator'),
                  num_subnets: int = 1,
+                 sampling: Optional[dict] = None,
                  resolutions=None,
                  sampling_seed: int = 0,
                  nonfinite_loss: str = 'raise',
@@ -136,6 +156,7 @@ class OFA(BaseModel):
         if self.channels_last:
             self.architecture.to(memory_format=torch.channels_last)
         self._build_distillation(distillation)
+        self.sampling = sampling
         if subnet is not None:
             self.set_subnet(subnet)
 
@@ -149,6 +170,41 @@ class OFA(BaseModel):
             raise ValueError(f'num_subnets = {value!r} must be a positive '
                              'integer')
         self._num_subnets = value
+
+    @property
+    def sampling(self) -> Dict[str, str]:
+        return dict(self._sampling)
+
+    @sampling.setter
+    def sampling(self, value: Optional[dict]) -> None:
+        value = dict(value or {})
+        unknown = set(value) - {'strategy', 'granularity'}
+        if unknown:
+            raise KeyError(f'sampling: unknown keys {sorted(unknown)}; '
+                           'allowed: strategy, granularity')
+        value = dict(dict(strategy='uniform', granularity='layer'), **value)
+        if value['strategy'] not in STRATEGIES:
+            raise ValueError(f'sampling strategy {value["strategy"]!r}; '
+                             f'allowed: {list(STRATEGIES)}')
+        if value['granularity'] not in GRANULARITIES:
+            raise ValueError(f'sampling granularity {value["granularity"]!r}'
+                             f'; allowed: {list(GRANULARITIES)}')
+        if value['strategy'] == 'sandwich' and (self.inplace_teacher
+                                                or self.teacher is not None):
+            raise ValueError(
+                'sampling strategy sandwich distils from the largest subnet '
+                'of each step; remove distillation.teacher')
+        self._sampling = value
+
+    def check_subnets_per_step(self) -> None:
+        """The strategy's minimum of subnets per step (checked per step:
+        hooks change both)."""
+        needed = 2 if self._sampling['strategy'] == 'sandwich' else 1
+        if self.num_subnets < needed:
+            raise ValueError(
+                f'sampling strategy {self._sampling["strategy"]!r} trains at '
+                f'least {needed} subnets per step, num_subnets is '
+                f'{self.num_subnets}')
 
     @property
     def backbone(self) -> nn.Module:
@@ -172,7 +228,9 @@ class OFA(BaseModel):
     def _build_distillation(self, distillation: Optional[dict]) -> None:
         teacher, loss, self.teacher_train_mode = split_distillation(
             distillation, teacher_train_mode=True)
-        self.distill_loss = None if teacher is None else MODELS.build(loss)
+        # Also the loss of a teacher set later (a hook's) and of sandwich
+        # sampling's in-place distillation.
+        self.distill_loss = MODELS.build(loss)
         self.inplace_teacher = teacher == 'inplace'
         # Kept out of the module tree: not trained, not in checkpoints.
         self.__dict__['teacher'] = None
@@ -184,18 +242,23 @@ class OFA(BaseModel):
 
     def build_teacher(self,
                       checkpoint: Optional[str] = None,
-                      model: Optional[dict] = None,
+                      model: Union[dict, str, None] = None,
                       subnet='max') -> nn.Module:
         """A frozen teacher from a checkpoint.
 
         Args:
             checkpoint (str): Its weights; None keeps the initialisation.
-            model (dict, optional): Its config; defaults to this supernet's
-                architecture in an ``OFA`` model.
+            model (dict | str, optional): Its config, or the path of a
+                config file whose ``model`` it is (e.g.
+                ``'configs/_base_/models/ofa_mbv3_w10.py'``); defaults to
+                this supernet's architecture in an ``OFA`` model.
             subnet: For a supernet teacher, the subnet to use (``'max'`` by
                 default, or any accepted subnet form).
         """
         from mmofa.utils.checkpoint import load_model_weights
+        if isinstance(model, str):
+            from mmengine.config import Config
+            model = Config.fromfile(model).model
         if model is None:
             if self._architecture_cfg is None:
                 raise RuntimeError('give the teacher model config: this '
@@ -214,11 +277,13 @@ class OFA(BaseModel):
     def set_teacher(self, teacher: Optional[nn.Module]) -> None:
         """Use ``teacher`` (frozen) for distillation; None for none."""
         if teacher is not None:
+            if getattr(self, '_sampling', {}).get('strategy') == 'sandwich':
+                raise ValueError('sampling strategy sandwich distils from '
+                                 'the largest subnet of each step; it takes '
+                                 'no separate teacher')
             teacher.requires_grad_(False)
             if self.channels_last:
                 teacher.to(memory_format=torch.channels_last)
-            if self.distill_loss is None:
-                self.distill_loss = MODELS.build(dict(type='mmofa.KDLoss'))
         self.__dict__['teacher'] = teacher
 
     def _iteration(self) -> int:
@@ -238,6 +303,17 @@ class OFA(BaseModel):
         """The generator of subnet ``index`` of ``iteration``."""
         return random.Random(f'{self.sampling_seed}-{iteration}-{index}')
 
+    def sample_training_subnet(self, iteration: int, index: int):
+        """Activate subnet ``index`` of the step of ``iteration`` under the
+        sampling strategy (the same in every process) and return it."""
+        strategy = self._sampling['strategy']
+        mode = strategy if strategy in ('max', 'min') else 'random'
+        if strategy == 'sandwich' and index < 2:
+            mode = ('max', 'min')[index]
+        return self.sample_subnet(mode,
+                                  self.subnet_generator(iteration, index),
+                                  self._sampling['granularity'])
+
     @torch.no_grad()
     def teacher_logits(self, inputs: torch.Tensor) -> Optional[torch.Tensor]:
         """Soft targets of the batch, or None without distillation."""
@@ -249,16 +325,19 @@ class OFA(BaseModel):
             return None
         return run_teacher(self.teacher, inputs, self.teacher_train_mode)
 
-    def subnet_losses(self, inputs: torch.Tensor,
+    def subnet_losses(self,
+                      inputs: torch.Tensor,
                       data_samples: List[BaseDataElement],
-                      teacher_logits: Optional[torch.Tensor]) -> Dict:
-        """Classification (and distillation) losses of the active subnet."""
+                      teacher_logits: Optional[torch.Tensor],
+                      return_logits: bool = False):
+        """Classification (and distillation) losses of the active subnet
+        (and its logits with ``return_logits``)."""
         logits = self.architecture.head(self.architecture.extract_feat(inputs))
         losses = self.architecture.head._get_loss(logits, data_samples)
         losses['loss_cls'] = losses.pop('loss')
         if teacher_logits is not None:
             losses['loss_kd'] = self.distill_loss(logits, teacher_logits)
-        return losses
+        return (losses, logits) if return_logits else losses
 
     def train_step(self,
                    data: Union[dict, tuple, list],
@@ -275,6 +354,8 @@ class OFA(BaseModel):
         carries over between steps, so a resumed run repeats an
         uninterrupted one exactly.
         """
+        self.check_subnets_per_step()
+        sandwich = self._sampling['strategy'] == 'sandwich'
         iteration = self._iteration()
         self._step_count += 1
         data = self.data_preprocessor(data, True)
@@ -289,11 +370,14 @@ class OFA(BaseModel):
         log_vars = OrderedDict()
         total = 0.0
         for index in range(self.num_subnets):
-            self.sample_subnet('random',
-                               self.subnet_generator(iteration, index))
+            self.sample_training_subnet(iteration, index)
             with optim_wrapper.optim_context(self):
-                losses = self.subnet_losses(inputs, data_samples,
-                                            teacher_logits)
+                losses, logits = self.subnet_losses(
+                    inputs, data_samples, teacher_logits, return_logits=True)
+            if sandwich and index == 0:
+                # The largest subnet teaches the others (in place).
+                teacher_logits = logits.detach()
+            del logits
             loss, subnet_vars = self.parse_losses(losses)
             if not self._all_finite(loss):
                 return self._nonfinite(iteration, index, loss, optim_wrapper)
@@ -365,13 +449,17 @@ class OFA(BaseModel):
 
     def sample_subnet(self,
                       mode: str = 'random',
-                      generator: Union[random.Random, int, None] = None):
+                      generator: Union[random.Random, int, None] = None,
+                      granularity: str = 'layer'):
         """Draw (``'random'``, ``'max'`` or ``'min'``) and activate a subnet.
 
-        Sampling respects the mutator's constraints; ``generator`` is a
-        ``random.Random`` or an int seed.
+        Sampling respects the mutator's constraints and couplings;
+        ``generator`` is a ``random.Random`` or an int seed; see
+        :meth:`OFAMutator.sample_choices` for ``granularity``.
         """
-        self.mutator.set_choices(self.mutator.sample_choices(mode, generator))
+        self.mutator.set_choices(
+            self.mutator.sample_choices(
+                mode, generator, granularity=granularity))
         self.resolution = None
         return self.current_subnet()
 

@@ -80,7 +80,10 @@ class ElasticDepthwiseConv2d(CachedActiveWeightMixin, nn.Conv2d):
     flatten it and multiply it by a learned ``k*k x k*k`` transform matrix
     shared by all channels (``trans_matrix_7to5``, ``trans_matrix_5to3``),
     step by step from the largest kernel down. Matrices start as identity.
-    With ``transform_kernel=False`` a small kernel is the plain centre crop.
+    With ``transform_kernel=False`` a small kernel is the plain centre crop,
+    and a state dict with larger kernels loads as their centre crops, its
+    transform matrices dropped: so a fixed-kernel supernet (CompOFA) starts
+    from a 7x7 teacher as the CompOFA code does.
 
     Args:
         channels (int): Largest number of channels.
@@ -160,6 +163,23 @@ class ElasticDepthwiseConv2d(CachedActiveWeightMixin, nn.Conv2d):
             lambda: dense(self.active_weight(channels, kernel_size)))
         return F.conv2d(x, weight, None, self.stride, kernel_size // 2,
                         self.dilation, channels)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        weight = state_dict.get(prefix + 'weight')
+        size = self.kernel_sizes[-1]
+        if not self.transform_kernel and weight is not None and \
+                weight.dim() == 4 and weight.shape[2] == weight.shape[3] > \
+                size and weight.shape[2] % 2 == 1:
+            start = (weight.shape[2] - size) // 2
+            state_dict[prefix + 'weight'] = \
+                weight[:, :, start:start + size, start:start + size]
+            for key in [
+                    k for k in state_dict
+                    if k.startswith(prefix + 'trans_matrix_')
+                    and '.' not in k[len(prefix):]
+            ]:
+                del state_dict[key]
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def active_state_dict(self,
                           channels: Optional[int] = None,

@@ -1,7 +1,9 @@
+import itertools
 import random
 from collections import OrderedDict
 from fnmatch import fnmatchcase
-from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import (Dict, Iterator, List, Mapping, NamedTuple, Optional,
+                    Sequence, Tuple, Union)
 
 import torch.nn as nn
 from mmengine.model import BaseModule
@@ -11,6 +13,21 @@ from mmofa.models.mutables import (ChoiceError, OneShotMutableValue, is_number,
 from mmofa.registry import MODELS
 
 Generator = Union[random.Random, int, None]
+GRANULARITIES = ('layer', 'stage', 'network')
+
+
+class SamplingUnit(NamedTuple):
+    """What one draw sets: one group, or coupled groups of one stage.
+
+    ``choices`` is None for a single group (its allowed candidates are
+    drawn); for coupled groups it lists the joint values, one per entry of
+    ``dims``, each set on every group of that dimension.
+    """
+    name: str
+    stage: str
+    dims: Tuple[str, ...]
+    groups: Tuple[str, ...]
+    choices: Optional[Tuple[tuple, ...]] = None
 
 
 def as_generator(generator: Generator) -> Optional[random.Random]:
@@ -29,22 +46,37 @@ class OFAMutator(BaseModule):
 
     Mutables in one group share one choice. By default every mutable is its
     own group, named by its alias; ``custom_groups`` ties several together.
-    Per-dimension constraints (progressive shrinking's stages) restrict what
-    :meth:`sample_choices` may draw, not what :meth:`set_choices` accepts.
+    Per-dimension constraints (progressive shrinking's stages) and
+    couplings restrict what :meth:`sample_choices` may draw, not what
+    :meth:`set_choices` accepts.
+
+    The stage of a mutable is the first part of its alias (``layer2`` of
+    ``layer2.0.kernel_size``); couplings and the sampling granularities
+    work per stage.
 
     Args:
         custom_groups (dict, optional): Group name -> alias pattern(s)
             (``fnmatch`` style), e.g.
             ``{'layer2.expand_ratio': 'layer2.*.expand_ratio'}``.
+        couplings (list[dict], optional): Compound couplings (CompOFA), each
+            ``dict(dims=('depth', 'expand_ratio'), choices=[(2, 3), (3, 4),
+            (4, 6)])``: in every stage that has those dimensions, one draw
+            picks one of ``choices`` and sets each dimension's groups of the
+            stage (all its blocks) to that value.
     """
 
     def __init__(self,
                  custom_groups: Optional[Mapping[str,
                                                  Union[str,
                                                        Sequence[str]]]] = None,
+                 couplings: Optional[Sequence[dict]] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
         self.custom_groups = dict(custom_groups or {})
+        self.couplings = [
+            _check_coupling(c, i) for i, c in enumerate(couplings or [])
+        ]
+        self._units: List[SamplingUnit] = []
         self._groups: 'OrderedDict[str, Tuple[OneShotMutableValue, ...]]' = \
             OrderedDict()
         self._alias_to_group: Dict[str, str] = {}
@@ -108,6 +140,58 @@ class OFAMutator(BaseModule):
             for m in members
         }
         self._constraints = {}
+        self._units = self._build_units()
+
+    def _build_units(self) -> List[SamplingUnit]:
+        """One unit per group, coupled groups of a stage merged into one
+        unit at the place of their first group."""
+        coupled = {}  # group name -> its unit
+        for coupling in self.couplings:
+            dims = coupling['dims']
+            by_stage = OrderedDict()
+            for name, members in self._groups.items():
+                if members[0].dim in dims:
+                    by_stage.setdefault(stage_of(members[0].alias),
+                                        []).append(name)
+            if not by_stage:
+                raise ChoiceError(f'coupling of {list(dims)}: no mutable has '
+                                  f'these dimensions; dimensions: '
+                                  f'{list(self.dims)}')
+            for stage, names in by_stage.items():
+                present = {self._groups[n][0].dim for n in names}
+                if present != set(dims):
+                    raise ChoiceError(
+                        f'coupling of {list(dims)}: stage {stage!r} has only '
+                        f'{sorted(present)}')
+                for name in names:
+                    if name in coupled:
+                        raise ChoiceError(f'{name!r} is in two couplings')
+                    members = self._groups[name]
+                    column = dims.index(members[0].dim)
+                    for choice in coupling['choices']:
+                        if choice[column] not in members[0].candidates:
+                            raise ChoiceError(
+                                f'coupling choice {dict(zip(dims, choice))}: '
+                                f'{members[0].alias} = {choice[column]!r} is '
+                                'not a candidate; allowed: '
+                                f'{list(members[0].candidates)}')
+                unit = SamplingUnit(f'{stage}.{"+".join(dims)}', stage, dims,
+                                    tuple(names), coupling['choices'])
+                coupled.update((name, unit) for name in names)
+        units = []
+        for name, members in self._groups.items():
+            if name not in coupled:
+                units.append(
+                    SamplingUnit(name, stage_of(members[0].alias),
+                                 (members[0].dim, ), (name, )))
+            elif coupled[name].groups[0] == name:
+                units.append(coupled[name])
+        return units
+
+    @property
+    def sampling_units(self) -> Tuple[SamplingUnit, ...]:
+        """What the samplers draw, in drawing order."""
+        return tuple(self._units)
 
     @property
     def groups(self) -> Dict[str, Tuple[OneShotMutableValue, ...]]:
@@ -181,32 +265,91 @@ class OFAMutator(BaseModule):
             (name, self.allowed_choices(name)) for name in self._groups)
 
     # ---------------------------------------------------------- choices
+    def unit_choices(self,
+                     unit: SamplingUnit,
+                     constrained: bool = True) -> tuple:
+        """The values a unit may take (joint tuples for a coupling)."""
+        if unit.choices is None:
+            name = unit.groups[0]
+            return (self.allowed_choices(name)
+                    if constrained else self._groups[name][0].candidates)
+        if not constrained:
+            return unit.choices
+        allowed = tuple(
+            c for c in unit.choices if all(
+                dim not in self._constraints or value in self._constraints[dim]
+                for dim, value in zip(unit.dims, c)))
+        if not allowed:
+            raise ChoiceError(
+                f'constraints {self._constraints} leave no coupled choice of '
+                f'{unit.name} (choices {[list(c) for c in unit.choices]})')
+        return allowed
+
     def sample_choices(self,
                        mode: str = 'random',
                        generator: Generator = None,
-                       constrained: bool = True) -> Dict[str, object]:
+                       constrained: bool = True,
+                       granularity: str = 'layer') -> Dict[str, object]:
         """Choices for every group: ``'random'``, ``'max'`` or ``'min'``.
 
         Random draws use ``generator`` (a ``random.Random`` or an int seed),
-        group by group in a fixed order, so equal seeds give equal subnets
+        unit by unit in a fixed order, so equal seeds give equal subnets
         in every process. ``constrained=False`` ignores the constraints.
+        ``granularity`` ties random draws: ``'layer'`` draws each unit
+        (group or coupling) on its own; ``'stage'`` draws once per stage and
+        dimension (all blocks of a stage share a kernel size, an expand
+        ratio); ``'network'`` once per dimension for the whole network.
         """
         if mode not in ('random', 'max', 'min'):
             raise ValueError(f"mode must be 'random', 'max' or 'min', "
                              f'got {mode!r}')
+        if granularity not in GRANULARITIES:
+            raise ValueError(f'granularity must be one of {GRANULARITIES}, '
+                             f'got {granularity!r}')
         generator = as_generator(generator)
+        drawn = {}  # tie key -> (unit name, its choices, the value drawn)
         choices = OrderedDict()
-        for name in self._groups:
-            allowed = (
-                self.allowed_choices(name)
-                if constrained else self._groups[name][0].candidates)
+        for unit in self._units:
+            allowed = self.unit_choices(unit, constrained)
             if mode == 'max':
-                choices[name] = allowed[-1]
+                value = allowed[-1]
             elif mode == 'min':
-                choices[name] = allowed[0]
+                value = allowed[0]
             else:
-                choices[name] = sample_from(allowed, generator)
-        return choices
+                key = (
+                    unit.name if granularity == 'layer' else
+                    (unit.stage,
+                     unit.dims) if granularity == 'stage' else unit.dims)
+                if key not in drawn:
+                    drawn[key] = (unit.name, allowed,
+                                  sample_from(allowed, generator))
+                first, first_allowed, value = drawn[key]
+                if allowed != first_allowed:
+                    raise ChoiceError(
+                        f'granularity {granularity!r} draws {unit.name} and '
+                        f'{first} together, but they allow different '
+                        f'values: {list(allowed)} and {list(first_allowed)}')
+            choices.update(self._unit_assignment(unit, value))
+        return OrderedDict((name, choices[name]) for name in self._groups)
+
+    def _unit_assignment(self, unit: SamplingUnit, value) -> Dict:
+        if unit.choices is None:
+            return {unit.groups[0]: value}
+        return {
+            name: value[unit.dims.index(self._groups[name][0].dim)]
+            for name in unit.groups
+        }
+
+    def iter_choices(self, constrained: bool = True) -> Iterator[Dict]:
+        """Every combination of the units' values (the sampling space: for
+        a small or coupled space; the full OFA space has ~10^19)."""
+        units = self._units
+        for values in itertools.product(*(self.unit_choices(u, constrained)
+                                          for u in units)):
+            choices = {}
+            for unit, value in zip(units, values):
+                choices.update(self._unit_assignment(unit, value))
+            yield OrderedDict((name, choices[name]) for name in self._groups)
 
     def set_choices(self, choices: Mapping[str, object]) -> None:
         """Set groups by name; groups left out keep their choice."""
@@ -238,3 +381,32 @@ class OFAMutator(BaseModule):
     def current_choices(self) -> Dict[str, object]:
         return OrderedDict((name, members[0].current_choice)
                            for name, members in self._groups.items())
+
+
+def stage_of(alias: str) -> str:
+    """The stage of a mutable: the first part of its alias."""
+    return alias.split('.', 1)[0]
+
+
+def _check_coupling(coupling: Mapping, index: int) -> dict:
+    """A coupling config with ``dims`` and joint ``choices``, checked."""
+    unknown = set(coupling) - {'dims', 'choices'}
+    if unknown or not {'dims', 'choices'} <= set(coupling):
+        raise ChoiceError(f'couplings[{index}] takes dims and choices, got '
+                          f'{sorted(coupling)}')
+    dims = tuple(coupling['dims'])
+    if len(dims) < 2 or len(set(dims)) != len(dims):
+        raise ChoiceError(f'couplings[{index}]: dims {list(dims)} must name '
+                          'two or more different dimensions')
+    choices = []
+    for choice in coupling['choices']:
+        choice = tuple(choice) if isinstance(choice, (list, tuple)) else ()
+        if len(choice) != len(dims) or not all(is_number(v) for v in choice):
+            raise ChoiceError(
+                f'couplings[{index}]: choice {choice or coupling["choices"]} '
+                f'must be {len(dims)} numbers, one per dimension {list(dims)}')
+        choices.append(choice)
+    if not choices or len(set(choices)) != len(choices):
+        raise ChoiceError(f'couplings[{index}]: choices {choices} must be '
+                          'non-empty and distinct')
+    return dict(dims=dims, choices=tuple(sorted(choices)))
