@@ -182,3 +182,18 @@ def carry_official_weights(official, width_mult: float = 1.0):
     },
                           strict=True)
     return model
+
+
+# CompOFA: (depth, expand ratio) coupled per stage, fixed kernels per stage.
+COMPOFA_EXPAND_OF_DEPTH = {2: 3, 3: 4, 4: 6}
+COMPOFA_KERNELS = [3, 5, 3, 3, 5]
+COUPLING = dict(
+    dims=('depth', 'expand_ratio'), choices=[(2, 3), (3, 4), (4, 6)])
+
+
+def assert_coupled(subnet):
+    """``subnet`` is in the CompOFA space."""
+    for stage, depth in enumerate(subnet.depth):
+        assert set(
+            subnet.expand_ratio[stage]) == {COMPOFA_EXPAND_OF_DEPTH[depth]}
+        assert set(subnet.kernel_size[stage]) == {COMPOFA_KERNELS[stage]}

@@ -1,11 +1,10 @@
 """RSS, CompOFA and sandwich training through the runner on tiny data: each
 trains a few iterations and its subnets obey its rules."""
 import pytest
-from helpers import make_imagenet_like
+from helpers import (COMPOFA_KERNELS, COUPLING, assert_coupled,
+                     make_imagenet_like)
 from mmengine.config import Config
 from mmengine.runner import Runner
-from test_models.test_subnet_sampling import (COMPOFA_KERNELS, COUPLING,
-                                              assert_coupled)
 
 from mmofa.engine.hooks import RandomSubnetSamplingHook
 

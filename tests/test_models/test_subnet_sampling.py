@@ -5,16 +5,12 @@ import random
 
 import pytest
 import torch
-from helpers import make_batch, perturb_, tiny_supernet_cfg
+from helpers import (COMPOFA_KERNELS, COUPLING, assert_coupled, make_batch,
+                     perturb_, tiny_supernet_cfg)
 from mmengine.optim import OptimWrapper
 
 from mmofa.apis import init_model
 from mmofa.models.mutables import ChoiceError
-
-COUPLED = {2: 3, 3: 4, 4: 6}
-COMPOFA_KERNELS = [3, 5, 3, 3, 5]
-COUPLING = dict(
-    dims=('depth', 'expand_ratio'), choices=[(2, 3), (3, 4), (4, 6)])
 
 
 def compofa_cfg(**kwargs):
@@ -28,12 +24,6 @@ def compofa_cfg(**kwargs):
 def build(cfg):
     torch.manual_seed(0)
     return perturb_(init_model(dict(model=cfg))).train()
-
-
-def assert_coupled(subnet):
-    for stage, depth in enumerate(subnet.depth):
-        assert set(subnet.expand_ratio[stage]) == {COUPLED[depth]}
-        assert set(subnet.kernel_size[stage]) == {COMPOFA_KERNELS[stage]}
 
 
 def test_compofa_space_has_243_subnets_per_resolution():
