@@ -63,10 +63,16 @@ class MobileNetV3PopulationCodec:
     Args:
         space (MobileNetV3SearchSpace): The supernet's search space.
         resolutions (Sequence[int]): Candidate input sizes.
+        couplings (Sequence[dict]): The mutator's couplings (CompOFA's
+            ``(depth, expand_ratio)`` pairs): every population drawn, mutated
+            or crossed over is put back into the coupled space, each stage's
+            expand ratios following its depth.
     """
 
-    def __init__(self, space: MobileNetV3SearchSpace,
-                 resolutions: Sequence[int]):
+    def __init__(self,
+                 space: MobileNetV3SearchSpace,
+                 resolutions: Sequence[int],
+                 couplings: Sequence[dict] = ()):
         if not resolutions:
             raise ValueError('resolutions must not be empty')
         self.space = space
@@ -92,17 +98,31 @@ class MobileNetV3PopulationCodec:
         self._kernel_offsets = kernel_offsets
         self._expand_offsets = expand_offsets
         self.encoding_size = int(expand_offsets[-1] + self.num_expands[-1])
+        self._coupled_expand = _coupled_expand_indices(space, couplings)
 
     # ------------------------------------------------------------ sampling
     def random(self, num: int,
                rng: np.random.Generator) -> MobileNetV3Population:
         """``num`` uniform draws (every choice independent, as the
         official ``random_sample_arch``)."""
-        return MobileNetV3Population(
-            _uniform(rng, self.num_kernels, num),
-            _uniform(rng, self.num_expands, num),
-            _uniform(rng, self.num_depths, num),
-            rng.integers(0, len(self.resolutions), num))
+        return self.couple(
+            MobileNetV3Population(
+                _uniform(rng, self.num_kernels, num),
+                _uniform(rng, self.num_expands, num),
+                _uniform(rng, self.num_depths, num),
+                rng.integers(0, len(self.resolutions), num)))
+
+    def couple(self,
+               population: MobileNetV3Population) -> MobileNetV3Population:
+        """``population`` in the coupled space: each block's expand ratio
+        the one its stage's depth is coupled with (without couplings: as
+        it is)."""
+        if self._coupled_expand is None:
+            return population
+        expand = self._coupled_expand[self.block_stage[None, :],
+                                      population.depth[:, self.block_stage]]
+        return MobileNetV3Population(population.kernel, expand,
+                                     population.depth, population.resolution)
 
     def mutate(self, population: MobileNetV3Population,
                rng: np.random.Generator, arch_prob: float,
@@ -115,11 +135,12 @@ class MobileNetV3PopulationCodec:
         block = rng.random((n, self.num_blocks)) < arch_prob
         stage = rng.random((n, self.space.num_stages)) < arch_prob
         res = rng.random(n) < resolution_prob
-        return MobileNetV3Population(
-            np.where(block, fresh.kernel, population.kernel),
-            np.where(block, fresh.expand, population.expand),
-            np.where(stage, fresh.depth, population.depth),
-            np.where(res, fresh.resolution, population.resolution))
+        return self.couple(
+            MobileNetV3Population(
+                np.where(block, fresh.kernel, population.kernel),
+                np.where(block, fresh.expand, population.expand),
+                np.where(stage, fresh.depth, population.depth),
+                np.where(res, fresh.resolution, population.resolution)))
 
     def crossover(self, first: MobileNetV3Population,
                   second: MobileNetV3Population,
@@ -130,11 +151,12 @@ class MobileNetV3PopulationCodec:
         def pick(a, b):
             return np.where(rng.random(a.shape) < 0.5, a, b)
 
-        return MobileNetV3Population(
-            pick(first.kernel, second.kernel), pick(first.expand,
-                                                    second.expand),
-            pick(first.depth, second.depth),
-            pick(first.resolution, second.resolution))
+        return self.couple(
+            MobileNetV3Population(
+                pick(first.kernel, second.kernel),
+                pick(first.expand, second.expand),
+                pick(first.depth, second.depth),
+                pick(first.resolution, second.resolution)))
 
     # ------------------------------------------------------------ queries
     def active(self, population: MobileNetV3Population) -> np.ndarray:
@@ -221,6 +243,37 @@ class MobileNetV3PopulationCodec:
                     expand[i, start + b] = space.expand_ratios[s].index(e)
                 start += max_depth
         return MobileNetV3Population(kernel, expand, depth, resolution)
+
+
+def _coupled_expand_indices(space: MobileNetV3SearchSpace,
+                            couplings: Sequence[dict]) -> Optional[np.ndarray]:
+    """``[num_stages, max depths]``: the expand index each depth index is
+    coupled with; None without couplings."""
+    if not couplings:
+        return None
+    if len(couplings) > 1 or set(
+            couplings[0]['dims']) != {'depth', 'expand_ratio'}:
+        raise NotImplementedError(
+            'populations couple depth with expand_ratio only, got '
+            f'{[list(c["dims"]) for c in couplings]}')
+    dims, expand_of_depth = couplings[0]['dims'], {}
+    for choice in couplings[0]['choices']:
+        depth, expand = (
+            choice[dims.index(d)] for d in ('depth', 'expand_ratio'))
+        if expand_of_depth.setdefault(depth, expand) != expand:
+            raise NotImplementedError(
+                f'populations need one expand ratio per depth; depth {depth} '
+                f'is coupled with {expand_of_depth[depth]} and {expand}')
+    table = np.zeros((space.num_stages, max(map(len, space.depths))),
+                     dtype=np.int64)
+    for s, depths in enumerate(space.depths):
+        for i, depth in enumerate(depths):
+            if depth not in expand_of_depth:
+                raise NotImplementedError(
+                    f'stage {s}: depth {depth} is coupled with no expand '
+                    f'ratio ({expand_of_depth})')
+            table[s, i] = space.expand_ratios[s].index(expand_of_depth[depth])
+    return table
 
 
 def _uniform(rng: np.random.Generator, counts: np.ndarray,

@@ -208,3 +208,24 @@ def test_constraints_apply_to_coupled_choices():
         assert set(subnet.depth) <= {3, 4}
         assert_coupled(subnet)
     assert len(list(model.mutator.iter_choices())) == 2**5
+
+
+def test_search_populations_stay_in_the_coupled_space():
+    import numpy as np
+
+    from mmofa.structures import MobileNetV3PopulationCodec
+    model = build(compofa_cfg())
+    codec = MobileNetV3PopulationCodec(model.search_space, [32, 40],
+                                       model.mutator.couplings)
+    rng = np.random.default_rng(0)
+    parents = codec.random(300, rng)
+    children = codec.crossover(parents, codec.mutate(parents, rng, 0.5, 0.5),
+                               rng)
+    subnets = codec.to_subnets(parents) + codec.to_subnets(children)
+    for subnet in subnets:
+        assert_coupled(subnet)
+    assert len({s.with_resolution(None) for s in subnets}) > 200
+    with pytest.raises(NotImplementedError, match='one expand ratio per'):
+        MobileNetV3PopulationCodec(
+            model.search_space, [32],
+            [dict(dims=('depth', 'expand_ratio'), choices=[(2, 3), (2, 4)])])

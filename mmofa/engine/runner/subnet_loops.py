@@ -392,7 +392,8 @@ class SubnetScoringLoop(SubnetEvalMixin, TestLoop):
             raise TypeError(f'{type(self).__name__} needs a supernet (an OFA '
                             f'model), not {type(model).__name__}')
         self.check_resolutions(model)
-        return MobileNetV3PopulationCodec(model.search_space, self.resolutions)
+        return MobileNetV3PopulationCodec(model.search_space, self.resolutions,
+                                          model.mutator.couplings)
 
     @staticmethod
     def save_progress(path: Path, settings: dict, data: dict) -> None:
