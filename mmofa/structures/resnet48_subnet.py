@@ -30,8 +30,10 @@ from pathlib import Path
 from typing import Mapping, Optional, Tuple, Union
 
 from mmofa.utils import make_divisible
-from .mobilenet_v3_subnet import (SubnetError, _check_keys, _choice, _is_int,
-                                  _resolution, read_subnet_file)
+from .mobilenet_v3_subnet import (StagedSearchSpace, SubnetError, _check_keys,
+                                  _choice, _is_int, _resolution,
+                                  check_per_block, check_per_stage,
+                                  read_subnet_file)
 
 TRACK_CHANNEL_RATIOS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7)
 TRACK_DEPTHS = ((2, 3, 4, 5), (2, 3, 4, 5), (2, 3, 4, 5, 6, 7, 8), (2, 3, 4,
@@ -48,7 +50,7 @@ def channel_width(base_channels: int, ratio: float) -> int:
 
 
 @dataclass(frozen=True)
-class ResNet48SearchSpace:
+class ResNet48SearchSpace(StagedSearchSpace):
     """What an elastic ResNet-48 supernet can run.
 
     Attributes:
@@ -78,18 +80,6 @@ class ResNet48SearchSpace:
                 self.channel_ratios, reverse=True):
             raise ValueError('channel_ratios must be listed largest first '
                              f'(digit 1 = largest), got {self.channel_ratios}')
-
-    @property
-    def num_stages(self) -> int:
-        return len(self.depths)
-
-    @property
-    def max_depths(self) -> Tuple[int, ...]:
-        return tuple(max(d) for d in self.depths)
-
-    @property
-    def num_blocks(self) -> int:
-        return sum(self.max_depths)
 
     @property
     def code_length(self) -> int:
@@ -133,16 +123,8 @@ class ResNet48Subnet:
                 space: ResNet48SearchSpace,
                 source: str = 'subnet') -> 'ResNet48Subnet':
         """This subnet validated against ``space``, numbers canonical."""
-        for name in ('depth', 'out_ratio', 'mid_ratio'):
-            value = getattr(self, name)
-            if not isinstance(value, (list, tuple)):
-                raise SubnetError(f'{source}: {name} = {value!r} must be a '
-                                  f'list with one entry per stage '
-                                  f'({space.num_stages} stages)')
-            if len(value) != space.num_stages:
-                raise SubnetError(
-                    f'{source}: {name} has {len(value)} stages, the '
-                    f'supernet has {space.num_stages}: {list(value)!r}')
+        check_per_stage(self, ('depth', 'out_ratio', 'mid_ratio'),
+                        space.num_stages, source)
         ratios = space.channel_ratios
         depth = tuple(
             _choice(d, space.depths[s], f'depth[{s}]', source, 'depths')
@@ -150,22 +132,12 @@ class ResNet48Subnet:
         out_ratio = tuple(
             _choice(r, ratios, f'out_ratio[{s}]', source, 'channel ratios')
             for s, r in enumerate(self.out_ratio))
-        mid_ratio = []
-        for s, blocks in enumerate(self.mid_ratio):
-            if not isinstance(blocks, (list, tuple)):
-                raise SubnetError(
-                    f'{source}: mid_ratio[{s}] = {blocks!r} must be a list of '
-                    f'{depth[s]} ratios (one per active block)')
-            if len(blocks) != depth[s]:
-                raise SubnetError(
-                    f'{source}: mid_ratio[{s}] has {len(blocks)} ratios but '
-                    f'depth[{s}] is {depth[s]}: {list(blocks)!r}')
-            mid_ratio.append(
-                tuple(
-                    _choice(r, ratios, f'mid_ratio[{s}][{b}]', source,
-                            'channel ratios') for b, r in enumerate(blocks)))
+        mid_ratio = tuple(
+            check_per_block(blocks, f'mid_ratio[{s}]', s, depth[s], ratios,
+                            source, 'channel ratios')
+            for s, blocks in enumerate(self.mid_ratio))
         return ResNet48Subnet(
-            depth, out_ratio, tuple(mid_ratio),
+            depth, out_ratio, mid_ratio,
             _resolution(self.resolution, source, space.min_resolution))
 
     # -------------------------------------------------------- arch code

@@ -159,7 +159,7 @@ def test_bad_codes_raise_clear_errors(code, message):
     (dict(depth=[2, 2, 2], out_ratio=[1.0] * 4, mid_ratio=[[1.0] * 2] * 4),
      'depth has 3 stages, the supernet has 4'),
     (dict(depth=[2] * 4, out_ratio=[1.0] * 4, mid_ratio=[[1.0] * 3] * 4),
-     'mid_ratio[0] has 3 ratios but depth[0] is 2'),
+     'mid_ratio[0] has 3 values but depth[0] is 2'),
     (dict(
         depth=[2] * 4, out_ratio=[0.6] + [1.0] * 3, mid_ratio=[[1.0] * 2] * 4),
      'out_ratio[0] = 0.6 is not allowed; allowed channel ratios: '
