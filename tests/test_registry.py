@@ -24,6 +24,12 @@ CONFIGS = [
         num_classes=10,
         in_channels=1280,
         dropout_rate=0.1),
+    dict(type='OFAResNet48', base_channels=[16, 16, 24, 32]),
+    dict(
+        type='StaticResNet48',
+        out_channels=[16, 16, 24, 32],
+        mid_channels=[[8, 16]] * 4),
+    dict(type='ElasticLinearClsHead', num_classes=10, in_channels=512),
 ]
 
 

@@ -14,3 +14,15 @@ __all__ = [
     'read_subnet_file', 'write_subnet_file', 'MobileNetV3Population',
     'MobileNetV3PopulationCodec'
 ]
+from .resnet48_subnet import (RESNET48_BASE_CHANNELS, RESNET48_SUBNET_FORMATS,
+                              TRACK_CHANNEL_RATIOS, TRACK_DEPTHS,
+                              ResNet48SearchSpace, ResNet48Subnet,
+                              channel_width, dump_resnet48_subnet,
+                              parse_resnet48_subnet)
+
+__all__ += [
+    'RESNET48_BASE_CHANNELS', 'RESNET48_SUBNET_FORMATS',
+    'TRACK_CHANNEL_RATIOS', 'TRACK_DEPTHS', 'ResNet48SearchSpace',
+    'ResNet48Subnet', 'channel_width', 'dump_resnet48_subnet',
+    'parse_resnet48_subnet'
+]

@@ -43,8 +43,62 @@ def expanded_width(in_channels: int, expand_ratio: Number) -> int:
     return make_divisible(round(in_channels * expand_ratio), 8)
 
 
+class StagedSearchSpace:
+    """Stage and block counts of a search space with ``depths`` (the
+    candidate depths of each stage)."""
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.depths)
+
+    @property
+    def max_depths(self) -> Tuple[int, ...]:
+        return tuple(max(d) for d in self.depths)
+
+    @property
+    def num_blocks(self) -> int:
+        """Elastic blocks in the supernet (20 for the official MobileNetV3
+        space)."""
+        return sum(self.max_depths)
+
+
+def check_per_stage(subnet, names: Sequence[str], num_stages: int,
+                    source: str) -> None:
+    """Each named field of ``subnet`` is a list of ``num_stages`` entries."""
+    for name in names:
+        value = getattr(subnet, name)
+        if not isinstance(value, (list, tuple)):
+            raise SubnetError(f'{source}: {name} = {value!r} must be a '
+                              f'list with one entry per stage '
+                              f'({num_stages} stages)')
+        if len(value) != num_stages:
+            raise SubnetError(f'{source}: {name} has {len(value)} stages, the '
+                              f'supernet has {num_stages}: {list(value)!r}')
+
+
+def check_per_block(blocks,
+                    key: str,
+                    stage: int,
+                    depth: int,
+                    allowed: Sequence,
+                    source: str,
+                    label: str,
+                    integer: bool = False) -> tuple:
+    """The values of the active blocks of ``stage``, one per block, each
+    canonical in ``allowed``; ``key`` names the list (``'kernel_size[2]'``)."""
+    if not isinstance(blocks, (list, tuple)):
+        raise SubnetError(f'{source}: {key} = {blocks!r} must be a list of '
+                          f'{depth} values (one per active block)')
+    if len(blocks) != depth:
+        raise SubnetError(f'{source}: {key} has {len(blocks)} values but '
+                          f'depth[{stage}] is {depth}: {list(blocks)!r}')
+    return tuple(
+        _choice(v, allowed, f'{key}[{b}]', source, label, integer)
+        for b, v in enumerate(blocks))
+
+
 @dataclass(frozen=True)
-class MobileNetV3SearchSpace:
+class MobileNetV3SearchSpace(StagedSearchSpace):
     """What an OFA MobileNetV3 supernet can run.
 
     Attributes:
@@ -69,19 +123,6 @@ class MobileNetV3SearchSpace:
     first_block_channels: int
     last_channels: int
     min_resolution: int = 32
-
-    @property
-    def num_stages(self) -> int:
-        return len(self.depths)
-
-    @property
-    def max_depths(self) -> Tuple[int, ...]:
-        return tuple(max(d) for d in self.depths)
-
-    @property
-    def num_blocks(self) -> int:
-        """Elastic blocks in the supernet (20 for the official space)."""
-        return sum(self.max_depths)
 
     def block_in_channels(self, stage: int, block: int) -> int:
         return (self.stage_in_channels[stage]
@@ -110,17 +151,8 @@ class MobileNetV3Subnet:
                 space: MobileNetV3SearchSpace,
                 source: str = 'subnet') -> 'MobileNetV3Subnet':
         """This subnet validated against ``space``, numbers made canonical."""
-        names = ('depth', 'kernel_size', 'expand_ratio')
-        for name in names:
-            value = getattr(self, name)
-            if not isinstance(value, (list, tuple)):
-                raise SubnetError(f'{source}: {name} = {value!r} must be a '
-                                  f'list with one entry per stage '
-                                  f'({space.num_stages} stages)')
-            if len(value) != space.num_stages:
-                raise SubnetError(
-                    f'{source}: {name} has {len(value)} stages, the '
-                    f'supernet has {space.num_stages}: {list(value)!r}')
+        check_per_stage(self, ('depth', 'kernel_size', 'expand_ratio'),
+                        space.num_stages, source)
         depth = tuple(
             _choice(d, space.depths[s], f'depth[{s}]', source, 'depths')
             for s, d in enumerate(self.depth))
@@ -132,25 +164,16 @@ class MobileNetV3Subnet:
                                               ('expand_ratio', expand_ratio,
                                                space.expand_ratios[s],
                                                'expand ratios')):
-                blocks = getattr(self, name)[s]
-                if not isinstance(blocks, (list, tuple)):
-                    raise SubnetError(
-                        f'{source}: {name}[{s}] = {blocks!r} must be a list '
-                        f'of {depth[s]} values (one per active block)')
-                if len(blocks) != depth[s]:
-                    raise SubnetError(
-                        f'{source}: {name}[{s}] has {len(blocks)} values but '
-                        f'depth[{s}] is {depth[s]}: {list(blocks)!r}')
                 out.append(
-                    tuple(
-                        _choice(
-                            v,
-                            allowed,
-                            f'{name}[{s}][{b}]',
-                            source,
-                            label,
-                            integer=name == 'kernel_size')
-                        for b, v in enumerate(blocks)))
+                    check_per_block(
+                        getattr(self, name)[s],
+                        f'{name}[{s}]',
+                        s,
+                        depth[s],
+                        allowed,
+                        source,
+                        label,
+                        integer=name == 'kernel_size'))
         return MobileNetV3Subnet(
             depth, tuple(kernel_size), tuple(expand_ratio),
             _resolution(self.resolution, source, space.min_resolution))

@@ -138,16 +138,9 @@ class ElasticMBConvBlock(nn.Module):
         -2e5, ... so no channel crosses those borders. The SE hidden units
         are sorted by the L1 norm of their expand weights.
         """
-        importance = self.linear_conv.conv.weight.abs().sum(dim=(0, 2, 3))
-        if expand_ratio_stage > 0:
-            widths = sorted(self.mid_channels.candidates, reverse=True)
-            right = len(importance)
-            offset = -len(widths) * 1e5
-            for left in widths[:expand_ratio_stage + 1]:
-                importance[left:right] += offset
-                offset += 1e5
-                right = left
-        order = torch.sort(importance, dim=0, descending=True)[1]
+        order = importance_order(
+            self.linear_conv.conv.weight.abs().sum(dim=(0, 2, 3)),
+            self.mid_channels.candidates, expand_ratio_stage)
 
         _select_(self.linear_conv.conv.weight, 1, order)
         _select_(self.depthwise_conv.conv.weight, 0, order)
@@ -166,6 +159,27 @@ class ElasticMBConvBlock(nn.Module):
         if self.expand_conv is not None:
             _select_bn_(self.expand_conv.bn, order)
             _select_(self.expand_conv.conv.weight, 0, order)
+
+
+def importance_order(importance: torch.Tensor,
+                     widths: Sequence[int],
+                     expand_ratio_stage: int = 0) -> torch.Tensor:
+    """Channel indices by descending importance, within width borders.
+
+    With ``expand_ratio_stage = n > 0`` the channels past the largest
+    ``n + 1`` of ``widths`` (the widths of the candidate ratios) get offsets
+    of -1e5, -2e5, ... so that no channel crosses those borders.
+    """
+    importance = importance.clone()
+    if expand_ratio_stage > 0:
+        widths = sorted(widths, reverse=True)
+        right = len(importance)
+        offset = -len(widths) * 1e5
+        for left in widths[:expand_ratio_stage + 1]:
+            importance[left:right] += offset
+            offset += 1e5
+            right = left
+    return torch.sort(importance, dim=0, descending=True)[1]
 
 
 def _prefixed(prefix: str, state: dict) -> dict:

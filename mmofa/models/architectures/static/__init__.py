@@ -10,3 +10,6 @@ __all__ = [
     'OFA_MBV3_BASE_WIDTHS', 'MBConvBlock', 'MobileNetV3Layout',
     'StaticMobileNetV3'
 ]
+from .resnet48 import BasicBlock, StaticResNet48
+
+__all__ += ['BasicBlock', 'StaticResNet48']

@@ -9,3 +9,6 @@ __all__ = [
     'BlockCostTable', 'COST_UNITS', 'build_latency_table',
     'load_latency_table', 'save_latency_table', 'time_forward'
 ]
+from .resnet48_estimator import ResNet48ResourceEstimator
+
+__all__ += ['ResNet48ResourceEstimator']

@@ -1,0 +1,305 @@
+"""The elastic ResNet-48 of the CVPR 2022 NAS track 1.
+
+Built at its largest size: a 7x7 stride-2 stem conv + BN + ReLU, 3x3
+stride-2 max pooling, four stages (``layer1`` to ``layer4``) of up to 5, 5,
+8 and 5 basic blocks of 64, 128, 256 and 512 channels, global average
+pooling. Every conv's width is elastic (a ratio of its stage's width, made a
+multiple of 8), every stage's depth too. Each block owns the ratio of its
+first conv (``layer{s}.{b}.mid_ratio``); each stage owns one ratio for the
+outputs of all its blocks (``layer{s}.out_ratio``), since its identity
+shortcuts add them up; the stem's output is ``layer1``'s first shortcut and
+shares ``layer1.out_ratio``. The first block of stages 2-4 has a 1x1
+stride-2 conv + BN shortcut (``downsample``). The forward reads the
+mutables.
+"""
+import math
+from functools import partial
+from typing import Dict, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from mmofa.models.dynamic_ops import ElasticBatchNorm2d, ElasticConv2d
+from mmofa.models.mutables import DerivedMutable, OneShotMutableValue
+from mmofa.models.task_modules import ResNet48ResourceEstimator
+from mmofa.models.utils import OFAInitMixin, build_activation
+from mmofa.registry import MODELS
+from mmofa.structures import (RESNET48_BASE_CHANNELS, TRACK_CHANNEL_RATIOS,
+                              TRACK_DEPTHS, ResNet48SearchSpace,
+                              ResNet48Subnet, channel_width,
+                              dump_resnet48_subnet, parse_resnet48_subnet)
+from ..static.bricks import ConvBNAct, global_avg_pool
+from ..static.resnet48 import RESNET48_STAGE_STRIDES, has_downsample
+from .ofa_mobilenet_v3 import (_per_stage, _prefixed, _select_, _select_bn_,
+                               importance_order)
+
+
+def _elastic_conv_bn(in_channels: int,
+                     out_channels: int,
+                     kernel_size: int,
+                     stride: int = 1,
+                     act: Optional[str] = None,
+                     norm_cfg: Optional[dict] = None) -> ConvBNAct:
+    return ConvBNAct(
+        ElasticConv2d(in_channels, out_channels, kernel_size, stride),
+        ElasticBatchNorm2d(out_channels, **(norm_cfg or {})),
+        build_activation(act))
+
+
+class ElasticBasicBlock(nn.Module):
+    """A basic block with an elastic middle width and output width.
+
+    Args:
+        in_channels (int): Largest input channels.
+        base_channels (int): Full width of the stage.
+        stride (int): Stride of ``conv1`` and the shortcut.
+        channel_ratios (Sequence[float]): Candidate ratios of ``conv1``.
+        out_channels (DerivedMutable): The active output width, from the
+            stage's output ratio.
+        alias (str): Prefix of the mutable's alias, e.g. ``'layer2.0'``.
+        norm_cfg (dict, optional): Keyword arguments of the batch norms.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 base_channels: int,
+                 stride: int,
+                 channel_ratios: Sequence[float],
+                 out_channels: DerivedMutable,
+                 alias: str,
+                 norm_cfg: Optional[dict] = None):
+        super().__init__()
+        self.mutable_mid_ratio = OneShotMutableValue(
+            channel_ratios, alias=f'{alias}.mid_ratio', dim='channel_ratio')
+        self.mid_channels = self.mutable_mid_ratio.derive(
+            partial(channel_width, base_channels))
+        self.out_channels = out_channels
+        max_mid = max(self.mid_channels.candidates)
+        max_out = max(out_channels.candidates)
+        self.conv1 = _elastic_conv_bn(in_channels, max_mid, 3, stride, 'relu',
+                                      norm_cfg)
+        self.conv2 = _elastic_conv_bn(max_mid, max_out, 3, norm_cfg=norm_cfg)
+        # Stage 1's first block keeps its width (the stem's, tied to it).
+        self.downsample = None
+        if has_downsample(in_channels, max_out, stride):
+            self.downsample = _elastic_conv_bn(
+                in_channels, max_out, 1, stride, norm_cfg=norm_cfg)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out_channels = self.out_channels.current_choice
+        out = self.conv1(x, out_channels=self.mid_channels.current_choice)
+        out = self.conv2(out, out_channels=out_channels)
+        identity = x if self.downsample is None else self.downsample(
+            x, out_channels=out_channels)
+        return self.relu(out + identity)
+
+    def active_state_dict(self, in_channels: int) -> Dict[str, torch.Tensor]:
+        """Weights of the active block for a static ``BasicBlock`` whose
+        input has ``in_channels`` channels."""
+        mid = self.mid_channels.current_choice
+        out = self.out_channels.current_choice
+        state = _prefixed(
+            'conv1.',
+            self.conv1.active_state_dict(
+                in_channels=in_channels, out_channels=mid))
+        state.update(
+            _prefixed(
+                'conv2.',
+                self.conv2.active_state_dict(
+                    in_channels=mid, out_channels=out)))
+        if self.downsample is not None:
+            state.update(
+                _prefixed(
+                    'downsample.',
+                    self.downsample.active_state_dict(
+                        in_channels=in_channels, out_channels=out)))
+        return state
+
+    @torch.no_grad()
+    def reorganize_channels(self, expand_ratio_stage: int = 0) -> None:
+        """Sort the middle channels by the L1 norm of their ``conv2``
+        weights; the block's output is unchanged. ``expand_ratio_stage = n
+        > 0`` keeps channels within the widths of the ``n + 1`` largest
+        ratios."""
+        order = importance_order(
+            self.conv2.conv.weight.abs().sum(dim=(0, 2, 3)),
+            self.mid_channels.candidates, expand_ratio_stage)
+        _select_(self.conv2.conv.weight, 1, order)
+        _select_bn_(self.conv1.bn, order)
+        _select_(self.conv1.conv.weight, 0, order)
+
+
+@MODELS.register_module()
+class OFAResNet48(OFAInitMixin, BaseModule):
+    """The elastic ResNet-48 supernet of the CVPR 2022 NAS track 1.
+
+    Args:
+        depths (Sequence): Candidate depths, one list per stage (or one for
+            all). Defaults to the track's ``[2-5], [2-5], [2-8], [2-5]``.
+        channel_ratios (Sequence[float]): Candidate width ratios of every
+            conv. Defaults to the track's ``(1.0, 0.95, ..., 0.7)``; the
+            arch code's digit ``k`` is the k-th largest.
+        base_channels (Sequence[int]): Full width of each stage (and the
+            stem). Defaults to ``(64, 128, 256, 512)``.
+        norm_cfg (dict, optional): Keyword arguments of the batch norms.
+            Defaults to ``dict(momentum=0.1, eps=1e-5)``.
+        init_cfg (dict, optional): Initialisation config; by default
+            Once-for-All's ``he_fout``.
+
+    Returns a one-element tuple: the ``(N, C)`` pooled features, ``C`` the
+    active width of the last stage (use an ``ElasticLinearClsHead``).
+    """
+
+    def __init__(self,
+                 depths: Sequence = TRACK_DEPTHS,
+                 channel_ratios: Sequence[float] = TRACK_CHANNEL_RATIOS,
+                 base_channels: Sequence[int] = RESNET48_BASE_CHANNELS,
+                 norm_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg)
+        norm_cfg = dict(momentum=0.1, eps=1e-5, **(norm_cfg or {}))
+        num_stages = len(RESNET48_STAGE_STRIDES)
+        if len(base_channels) != num_stages:
+            raise ValueError(f'base_channels needs {num_stages} widths (one '
+                             f'per stage), got {list(base_channels)}')
+        depths = _per_stage('depths', depths, num_stages)
+        channel_ratios = tuple(sorted(channel_ratios, reverse=True))
+        self.norm_cfg = norm_cfg
+        self.num_stages = num_stages
+        self.search_space = ResNet48SearchSpace(
+            depths=depths,
+            channel_ratios=channel_ratios,
+            base_channels=tuple(base_channels),
+            # total stride: stem conv, max pooling, stages
+            min_resolution=2 * 2 * math.prod(RESNET48_STAGE_STRIDES))
+
+        self.out_ratios = nn.ModuleList(
+            OneShotMutableValue(
+                channel_ratios,
+                alias=f'layer{s + 1}.out_ratio',
+                dim='channel_ratio') for s in range(num_stages))
+        self.stem_channels = self.out_ratios[0].derive(
+            partial(channel_width, base_channels[0]))
+        self.stem = _elastic_conv_bn(3, base_channels[0], 7, 2, 'relu',
+                                     norm_cfg)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self.stage_depths = nn.ModuleList()
+        in_channels = base_channels[0]
+        for s, stride in enumerate(RESNET48_STAGE_STRIDES):
+            out_channels = self.out_ratios[s].derive(
+                partial(channel_width, base_channels[s]))
+            blocks = nn.ModuleList()
+            for b in range(max(depths[s])):
+                blocks.append(
+                    ElasticBasicBlock(
+                        in_channels,
+                        base_channels[s],
+                        stride if b == 0 else 1,
+                        channel_ratios,
+                        out_channels,
+                        alias=f'layer{s + 1}.{b}',
+                        norm_cfg=norm_cfg))
+                in_channels = base_channels[s]
+            self.add_module(f'layer{s + 1}', blocks)
+            self.stage_depths.append(
+                OneShotMutableValue(
+                    depths[s], alias=f'layer{s + 1}.depth', dim='depth'))
+
+    @property
+    def stages(self) -> Tuple[nn.ModuleList, ...]:
+        return tuple(
+            getattr(self, f'layer{s + 1}') for s in range(self.num_stages))
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
+        x = self.stem(x, out_channels=self.stem_channels.current_choice)
+        x = self.maxpool(x)
+        for stage, depth in zip(self.stages, self.stage_depths):
+            for b in range(depth.current_choice):
+                x = stage[b](x)
+        return (global_avg_pool(x).flatten(1), )
+
+    # ------------------------------------------------------------ subnets
+    def parse_subnet(self,
+                     subnet,
+                     source: Optional[str] = None) -> ResNet48Subnet:
+        """A checked subnet from an arch code (51 digits, or the 52 of the
+        track's JSON), a track JSON entry, a mapping or a file."""
+        return parse_resnet48_subnet(subnet, self.search_space, source)
+
+    def dump_subnet(self, subnet: ResNet48Subnet, fmt: str = 'mmofa'):
+        """``subnet`` as ``'mmofa'`` (a mapping), ``'arch_code'`` (the
+        51-digit string) or ``'track_arch'`` (the 52 digits of the track's
+        JSON)."""
+        return dump_resnet48_subnet(subnet, self.search_space, fmt)
+
+    def current_subnet(self) -> ResNet48Subnet:
+        """The active subnet, read from the mutables."""
+        depth = tuple(d.current_choice for d in self.stage_depths)
+        mid_ratio = tuple(
+            tuple(stage[b].mutable_mid_ratio.current_choice for b in range(d))
+            for stage, d in zip(self.stages, depth))
+        return ResNet48Subnet(depth,
+                              tuple(r.current_choice for r in self.out_ratios),
+                              mid_ratio)
+
+    def subnet_alias_choices(self, subnet: ResNet48Subnet) -> dict:
+        """Alias -> value of every mutable the (checked) subnet sets."""
+        choices = {}
+        for s, stage in enumerate(self.stages):
+            choices[self.stage_depths[s].alias] = subnet.depth[s]
+            choices[self.out_ratios[s].alias] = subnet.out_ratio[s]
+            for b in range(subnet.depth[s]):
+                choices[stage[b].mutable_mid_ratio.alias] = \
+                    subnet.mid_ratio[s][b]
+        return choices
+
+    def export_config(self) -> dict:
+        """Config of the :class:`StaticResNet48` of the active subnet."""
+        return dict(
+            type='mmofa.StaticResNet48',
+            out_channels=[
+                stage[0].out_channels.current_choice for stage in self.stages
+            ],
+            mid_channels=[[
+                stage[b].mid_channels.current_choice
+                for b in range(depth.current_choice)
+            ] for stage, depth in zip(self.stages, self.stage_depths)],
+            norm_cfg=dict(self.norm_cfg))
+
+    def export_state_dict(self) -> Dict[str, torch.Tensor]:
+        """Sliced copies of the active subnet's weights, keyed and shaped as
+        the :class:`StaticResNet48` of :meth:`export_config`."""
+        in_channels = self.stem_channels.current_choice
+        state = _prefixed(
+            'stem.',
+            self.stem.active_state_dict(
+                in_channels=3, out_channels=in_channels))
+        for s, (stage,
+                depth) in enumerate(zip(self.stages, self.stage_depths)):
+            for b in range(depth.current_choice):
+                state.update(
+                    _prefixed(f'layer{s + 1}.{b}.',
+                              stage[b].active_state_dict(in_channels)))
+                in_channels = stage[b].out_channels.current_choice
+        return state
+
+    def resource_estimator(self,
+                           num_classes: int,
+                           classifier_bias: bool = True
+                           ) -> ResNet48ResourceEstimator:
+        """Analytic MACs / params of subnets of this supernet."""
+        return ResNet48ResourceEstimator(self.search_space, num_classes,
+                                         classifier_bias)
+
+    def reorganize_channels(self, expand_ratio_stage: int = 0) -> None:
+        """Sort every block's middle channels (before an expand phase).
+
+        Only the middle channels are sorted: the stage outputs are shared
+        by every block, shortcut and the next stage, as in the track's
+        baseline (``BasicBlock.reorder_weights``).
+        """
+        for stage in self.stages:
+            for block in stage:
+                block.reorganize_channels(expand_ratio_stage)
