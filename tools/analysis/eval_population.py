@@ -132,12 +132,10 @@ def main():
     population = population_from_args(args)
     if population is not None:
         test_cfg['population'] = population
-    if args.resolution is not None:
-        test_cfg['resolutions'] = args.resolution
-    if args.shard is not None:
-        test_cfg['shard'] = args.shard
-    if args.save_interval is not None:
-        test_cfg['save_interval'] = args.save_interval
+    for key, value in (('resolutions', args.resolution), ('shard', args.shard),
+                       ('save_interval', args.save_interval)):
+        if value is not None:
+            test_cfg[key] = value
     cfg.test_cfg = test_cfg
     cfg.load_from = args.checkpoint
     runner = Runner.from_cfg(cfg)
