@@ -1,4 +1,4 @@
-from typing import Iterator
+from typing import Iterator, Optional
 
 import torch
 from mmengine.dist import get_dist_info
@@ -19,10 +19,22 @@ class FixedSubsetSampler(Sampler):
         dataset: The dataset.
         num_images (int): Size of the subset (at most the dataset's).
         seed (int): Seed of the draw. Defaults to 0.
+        num_replicas (int, optional): Processes to split it across;
+            defaults to the world size (1: each process takes all of it).
+        rank (int, optional): This process's part; defaults to its rank.
     """
 
-    def __init__(self, dataset, num_images: int, seed: int = 0):
-        rank, world_size = get_dist_info()
+    def __init__(self,
+                 dataset,
+                 num_images: int,
+                 seed: int = 0,
+                 num_replicas: Optional[int] = None,
+                 rank: Optional[int] = None):
+        dist_rank, world_size = get_dist_info()
+        world_size = world_size if num_replicas is None else num_replicas
+        rank = dist_rank if rank is None else rank
+        if not 0 <= rank < world_size:
+            raise ValueError(f'rank = {rank} must be in [0, {world_size})')
         total = len(dataset)
         if num_images < world_size:
             raise ValueError(f'num_images = {num_images} must be at least '

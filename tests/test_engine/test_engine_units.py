@@ -36,6 +36,14 @@ def test_fixed_subset_sampler():
     assert len(set(first)) == 10 and set(first) <= set(dataset)
     assert first != list(FixedSubsetSampler(dataset, num_images=10, seed=4))
     assert len(FixedSubsetSampler(dataset, num_images=500)) == 100
+    # Split explicitly: the parts interleave the whole subset.
+    parts = [
+        list(FixedSubsetSampler(dataset, 10, 3, num_replicas=2, rank=r))
+        for r in (0, 1)
+    ]
+    assert parts == [first[0::2], first[1::2]]
+    with pytest.raises(ValueError, match=r'rank = 2 must be in \[0, 2\)'):
+        FixedSubsetSampler(dataset, 10, num_replicas=2, rank=2)
 
 
 def _lrs(scheduler, steps):

@@ -3,9 +3,11 @@ from .evolution import (ConstraintError, EvolutionSearch, EvolutionState,
                         cost_constraint)
 from .evolution_search_loop import EvolutionSearchLoop
 from .subnet_loops import SubnetTestLoop, SubnetValLoop
+from .subnet_population_loop import SubnetPopulationLoop
 
 __all__ = [
     'SubnetTestLoop', 'SubnetValLoop', 'EvolutionSearchLoop',
     'AccuracyPredictorLoop', 'EvolutionSearch', 'EvolutionState',
     'ConstraintError', 'cost_constraint'
 ]
+__all__ += ['SubnetPopulationLoop']

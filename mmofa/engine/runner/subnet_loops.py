@@ -10,10 +10,11 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 from mmengine.dist import is_main_process
+from mmengine.evaluator.metric import _to_cpu
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import TestLoop, ValLoop
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, SequentialSampler
 
 from mmofa.engine.hooks.random_state_hook import (get_random_state,
                                                   set_random_state)
@@ -32,6 +33,10 @@ class SubnetEvalMixin:
     stage = 'val'
 
     default_subnets: Sequence = ('max', 'min')
+    # True: each process recalibrates and evaluates on its own, on all
+    # calibration and evaluation images (a sharded population), instead of
+    # sharing both across processes.
+    per_process = False
 
     def __init__(self,
                  runner,
@@ -64,6 +69,7 @@ class SubnetEvalMixin:
                 dict(num_images=2000, batch_size=200, seed=0), **calibrate_bn)
         self._calibration_cfg = calibration_dataloader
         self._loaders: Dict[int, DataLoader] = {}
+        self._local_loaders: Dict[int, DataLoader] = {}
         self._calibration_loader: Optional[DataLoader] = None
         super().__init__(runner, dataloader, evaluator, fp16)
 
@@ -220,6 +226,9 @@ class SubnetEvalMixin:
             type='mmofa.FixedSubsetSampler',
             num_images=calib['num_images'],
             seed=calib['seed'])
+        if self.per_process:  # all images, augmented alike in every rank
+            cfg['sampler'].update(num_replicas=1, rank=0)
+            cfg['worker_init_fn'] = dict(type='mmofa.seed_worker', rank=0)
         if 'num_workers' in calib:
             cfg['num_workers'] = calib['num_workers']
         # Workers seeded afresh on every pass (see calibration_batches).
@@ -256,8 +265,10 @@ class SubnetEvalMixin:
         if subnet is not None:
             self.model.set_subnet(subnet.with_resolution(resolution))
             if self.calibrate_bn is not None:
-                recalibrate_bn(self.model,
-                               self.calibration_batches(resolution))
+                recalibrate_bn(
+                    self.model,
+                    self.calibration_batches(resolution),
+                    all_reduce=not self.per_process)
         return self.evaluate_at(resolution)
 
     def measure_score(self, subnet, score_key: str) -> float:
@@ -270,8 +281,14 @@ class SubnetEvalMixin:
 
     def evaluate_at(self, resolution: int) -> dict:
         loader = self.loader_for(resolution)
+        if self.per_process:
+            if resolution not in self._local_loaders:
+                self._local_loaders[resolution] = local_loader(loader)
+            loader = self._local_loaders[resolution]
         for idx, data_batch in enumerate(loader):
             self.run_iter(idx, data_batch)
+        if self.per_process:
+            return evaluate_locally(self.evaluator, len(loader.dataset))
         return self.evaluator.evaluate(len(loader.dataset))
 
     @staticmethod
@@ -396,10 +413,13 @@ class SubnetScoringLoop(SubnetEvalMixin, TestLoop):
                                           model.mutator.couplings)
 
     @staticmethod
-    def save_progress(path: Path, settings: dict, data: dict) -> None:
-        """Write ``data`` with the ``settings`` it belongs to (main process,
-        atomically)."""
-        if is_main_process():
+    def save_progress(path: Path,
+                      settings: dict,
+                      data: dict,
+                      main_process_only: bool = True) -> None:
+        """Write ``data`` with the ``settings`` it belongs to (atomically;
+        by the main process only, unless ``main_process_only`` is False)."""
+        if is_main_process() or not main_process_only:
             text = json.dumps(dict(settings=settings, **data))
             atomic_write(path, lambda file: file.write(text.encode()))
 
@@ -420,3 +440,37 @@ class SubnetScoringLoop(SubnetEvalMixin, TestLoop):
                 f'{path} was saved with other settings ({changed}); remove '
                 'it or use another work_dir to start afresh')
         return data
+
+
+def local_loader(loader: DataLoader) -> DataLoader:
+    """``loader``'s dataset, batches and workers, every sample in order in
+    this process alone (no split across processes, no padding)."""
+    if loader.batch_size is None:
+        raise ValueError('per-process evaluation needs a dataloader with a '
+                         'batch_size, not a batch_sampler')
+    return DataLoader(
+        loader.dataset,
+        batch_size=loader.batch_size,
+        sampler=SequentialSampler(loader.dataset),
+        num_workers=loader.num_workers,
+        collate_fn=loader.collate_fn,
+        pin_memory=loader.pin_memory,
+        worker_init_fn=loader.worker_init_fn,
+        persistent_workers=loader.persistent_workers)
+
+
+def evaluate_locally(evaluator, size: int) -> dict:
+    """What ``evaluator.evaluate(size)`` computes, from this process's
+    results alone (no gathering across processes)."""
+    metrics = {}
+    for metric in evaluator.metrics:
+        values = metric.compute_metrics(_to_cpu(metric.results[:size]))
+        metric.results.clear()
+        if metric.prefix:
+            values = {f'{metric.prefix}/{k}': v for k, v in values.items()}
+        for name in values:
+            if name in metrics:
+                raise ValueError(f'two metrics of the evaluator are named '
+                                 f'{name!r}; give them different prefixes')
+        metrics.update(values)
+    return metrics

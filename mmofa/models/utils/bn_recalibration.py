@@ -11,7 +11,8 @@ from mmengine.dist import get_world_size
 @torch.no_grad()
 def recalibrate_bn(model: nn.Module,
                    batches: Iterable[torch.Tensor],
-                   forward=None) -> int:
+                   forward=None,
+                   all_reduce: bool = True) -> int:
     """Set BN running statistics of the active subnet from data.
 
     Every batch norm normalises by the statistics of the batch (as in
@@ -29,6 +30,8 @@ def recalibrate_bn(model: nn.Module,
         batches (Iterable[Tensor]): Preprocessed input batches.
         forward (callable, optional): ``forward(model, inputs)``; defaults
             to ``model(inputs, mode='tensor')``.
+        all_reduce (bool): Sum the statistics over all processes; False
+            takes this process's batches only. Defaults to True.
 
     Returns:
         int: The number of images seen by this process.
@@ -55,7 +58,7 @@ def recalibrate_bn(model: nn.Module,
             m.training = training
 
     total = torch.tensor(float(count))
-    distributed = get_world_size() > 1
+    distributed = all_reduce and get_world_size() > 1
     if distributed:
         dist.all_reduce(total)
     if total.item() == 0:
