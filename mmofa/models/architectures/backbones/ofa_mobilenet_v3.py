@@ -17,7 +17,8 @@ from mmengine.model import BaseModule
 from mmofa.models.dynamic_ops import (ElasticBatchNorm2d, ElasticConv2d,
                                       ElasticDepthwiseConv2d,
                                       ElasticSqueezeExcitation)
-from mmofa.models.dynamic_ops.slicing import memory_format_of
+from mmofa.models.dynamic_ops.slicing import (importance_order, select_,
+                                              select_bn_)
 from mmofa.models.mutables import OneShotMutableValue
 from mmofa.models.task_modules import MobileNetV3ResourceEstimator
 from mmofa.models.utils import OFAInitMixin, build_activation
@@ -139,49 +140,31 @@ class ElasticMBConvBlock(nn.Module):
         are sorted by the L1 norm of their expand weights.
         """
         importance = self.linear_conv.conv.weight.abs().sum(dim=(0, 2, 3))
-        if expand_ratio_stage > 0:
-            widths = sorted(self.mid_channels.candidates, reverse=True)
-            right = len(importance)
-            offset = -len(widths) * 1e5
-            for left in widths[:expand_ratio_stage + 1]:
-                importance[left:right] += offset
-                offset += 1e5
-                right = left
-        order = torch.sort(importance, dim=0, descending=True)[1]
+        order = importance_order(importance,
+                                 sorted(self.mid_channels.candidates),
+                                 expand_ratio_stage)
 
-        _select_(self.linear_conv.conv.weight, 1, order)
-        _select_(self.depthwise_conv.conv.weight, 0, order)
-        _select_bn_(self.depthwise_conv.bn, order)
+        select_(self.linear_conv.conv.weight, 1, order)
+        select_(self.depthwise_conv.conv.weight, 0, order)
+        select_bn_(self.depthwise_conv.bn, order)
         if self.se is not None:
             reduce, expand = self.se.conv1.conv, self.se.conv2.conv
-            _select_(expand.weight, 0, order)
-            _select_(expand.bias, 0, order)
-            _select_(reduce.weight, 1, order)
+            select_(expand.weight, 0, order)
+            select_(expand.bias, 0, order)
+            select_(reduce.weight, 1, order)
             se_order = torch.sort(
                 expand.weight.abs().sum(dim=(0, 2, 3)), dim=0,
                 descending=True)[1]
-            _select_(expand.weight, 1, se_order)
-            _select_(reduce.weight, 0, se_order)
-            _select_(reduce.bias, 0, se_order)
+            select_(expand.weight, 1, se_order)
+            select_(reduce.weight, 0, se_order)
+            select_(reduce.bias, 0, se_order)
         if self.expand_conv is not None:
-            _select_bn_(self.expand_conv.bn, order)
-            _select_(self.expand_conv.conv.weight, 0, order)
+            select_bn_(self.expand_conv.bn, order)
+            select_(self.expand_conv.conv.weight, 0, order)
 
 
 def _prefixed(prefix: str, state: dict) -> dict:
     return {prefix + key: value for key, value in state.items()}
-
-
-def _select_(tensor: torch.Tensor, dim: int, index: torch.Tensor) -> None:
-    """Reorder ``tensor`` along ``dim`` in place (the Parameter and its
-    memory format are kept)."""
-    tensor.data = torch.index_select(tensor.data, dim, index).contiguous(
-        memory_format=memory_format_of(tensor))
-
-
-def _select_bn_(bn: nn.BatchNorm2d, index: torch.Tensor) -> None:
-    for tensor in (bn.weight, bn.bias, bn.running_mean, bn.running_var):
-        _select_(tensor, 0, index)
 
 
 def _per_stage(name: str, value: Candidates, num_stages: int) -> tuple:
