@@ -235,6 +235,22 @@ def test_resnet_tool_round_trip_and_refusals(tmp_path):
         assert bad.returncode != 0 and message in bad.stderr
         assert not (tmp_path / 'bad.pth').exists()
 
+    # The converted supernet tested by tools/test.py with an arch dict.
+    data = make_imagenet_like(tmp_path / 'data', num_train=4, size=72)
+    (tmp_path / 'arch.json').write_text(
+        json.dumps(dict(d=1, e=0.25, w=[2, 1, 0, 1, 2, 0], image_size=64)))
+    options = [f'model.subnet={tmp_path / "arch.json"}']
+    for key in ('test_dataloader', 'test_cfg.calibration_dataloader'):
+        options += [
+            f'{key}.dataset.data_root={data}', f'{key}.batch_size=4',
+            f'{key}.num_workers=0', f'{key}.persistent_workers=False'
+        ]
+    out = run_tool('tools/test.py',
+                   'configs/ofa_resnet/ofa_resnet50_subnet_8xb256_in1k.py',
+                   tmp_path / 'ok.pth', '--work-dir', tmp_path / 'work',
+                   '--cfg-options', *options)
+    assert 'current_R64/accuracy/top1' in out.stdout + out.stderr
+
 
 def test_bad_resnet_sources_write_nothing(tmp_path):
     state = official_resnet(seed=11).state_dict()

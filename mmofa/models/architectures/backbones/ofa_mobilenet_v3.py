@@ -270,6 +270,11 @@ class OFAMobileNetV3(OFAInitMixin, BaseModule):
         return tuple(
             getattr(self, f'layer{s + 2}') for s in range(self.num_stages))
 
+    @property
+    def active_out_channels(self) -> int:
+        """Width of the pooled features (fixed: the feature mix layer)."""
+        return self.layout.last_channels
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
         x = self.first_conv(x)
         x = self.layer1(x)
