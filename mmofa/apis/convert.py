@@ -269,14 +269,16 @@ def convert_ofa_checkpoint(src: PathLike,
     config = config_for_width(width)
     model = init_model(config)
     converted = convert_supernet(state_dict, kind, model, str(src))
-    save_checkpoint_file(
-        dict(
-            state_dict=converted,
-            meta=dict(
-                mmofa_version=__version__,
-                converted_from=str(src),
-                source_format=kind,
-                width_mult=width)), dst)
+    return _save_supernet(converted, src, dst, kind, width)
+
+
+def _save_supernet(state_dict, src: Path, dst: Path, kind: str,
+                   width: Optional[float]) -> dict:
+    meta = dict(
+        mmofa_version=__version__, converted_from=str(src), source_format=kind)
+    if width is not None:
+        meta['width_mult'] = width
+    save_checkpoint_file(dict(state_dict=state_dict, meta=meta), dst)
     return dict(kind=kind, width=width, paths=dict(checkpoint=dst))
 
 
@@ -298,14 +300,7 @@ def _convert_resnet(state_dict, src: Path, dst: Path, width, net_config,
                               'written')
     model = init_model(resnet_config)
     converted = convert_resnet_supernet(state_dict, model, str(src))
-    save_checkpoint_file(
-        dict(
-            state_dict=converted,
-            meta=dict(
-                mmofa_version=__version__,
-                converted_from=str(src),
-                source_format='official_resnet')), dst)
-    return dict(kind='official_resnet', width=None, paths=dict(checkpoint=dst))
+    return _save_supernet(converted, src, dst, 'official_resnet', None)
 
 
 def _convert_specialised(state_dict, src: Path, dst: Path, net_config: Path,

@@ -29,7 +29,8 @@ from typing import Dict, Mapping, Optional, Tuple, Union
 
 from mmofa.utils import make_divisible
 from .mobilenet_v3_subnet import (SubnetError, _check_keys, _choice,
-                                  _is_number, _resolution, read_subnet_file)
+                                  _resolution, arch_dict_list,
+                                  arch_dict_resolution, read_subnet_file)
 
 RESNET50_BASE_DEPTHS = (2, 2, 4, 2)
 RESNET50_STAGE_WIDTHS = (256, 512, 1024, 2048)
@@ -177,18 +178,12 @@ class ResNetSubnet:
         as in the official ``set_active_subnet``)."""
         _check_keys(arch, {'d', 'e', 'w', 'r', 'image_size', 'resolution'},
                     {'d', 'e', 'w'}, source)
-        values = {}
-        for key, length in (('d', 1 + space.num_stages),
-                            ('e', space.num_blocks), ('w',
-                                                      2 + space.num_stages)):
-            value = arch[key]
-            if _is_number(value):
-                value = [value] * length
-            if not isinstance(value, (list, tuple)) or len(value) != length:
-                raise SubnetError(
-                    f'{source}: {key} = {value!r} must be a list of {length} '
-                    'numbers or one number')
-            values[key] = list(value)
+        values = {
+            key: arch_dict_list(arch, key, length, source)
+            for key, length in (('d', 1 + space.num_stages),
+                                ('e', space.num_blocks),
+                                ('w', 2 + space.num_stages))
+        }
         depth = [
             _choice(d, space.depths, f"'d'[{i}]", source, 'depths', True)
             for i, d in enumerate(values['d'])
@@ -209,17 +204,9 @@ class ResNetSubnet:
             expand_ratio.append(
                 tuple(es[:space.base_depths[s] + depth[s + 1]]))
             start += max_depth
-        resolution_keys = [
-            k for k in ('r', 'image_size', 'resolution') if k in arch
-        ]
-        if len(resolution_keys) > 1:
-            raise SubnetError(f'{source}: give the resolution once, got '
-                              f'{resolution_keys}')
-        resolution = arch[resolution_keys[0]] if resolution_keys else None
-        if isinstance(resolution, (list, tuple)) and len(resolution) == 1:
-            resolution = resolution[0]
-        return cls(tuple(depth), tuple(expand_ratio), width_mult,
-                   resolution).checked(space, source)
+        return cls(
+            tuple(depth), tuple(expand_ratio), width_mult,
+            arch_dict_resolution(arch, source)).checked(space, source)
 
     def to_arch_dict(self, space: ResNetSearchSpace) -> dict:
         """The official arch dict; skipped blocks get the smallest ratio."""

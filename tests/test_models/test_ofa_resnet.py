@@ -122,7 +122,6 @@ def test_channel_reorganisation_matches_official(stage):
     ours = model.state_dict()
     for key, value in convert_official_resnet(official.state_dict()).items():
         assert torch.equal(ours[f'architecture.{key}'], value), key
-    model.eval()  # invalidate cached active weights
     with torch.no_grad():
         assert (model(x) - before).abs().max() <= 1e-5
 
@@ -211,7 +210,8 @@ def test_subnet_formats_round_trip(model, tmp_path):
 
 
 @pytest.mark.parametrize('data,pattern', [
-    (dict(d=[2] * 4, e=0.2, w=0), r"d = \[2, 2, 2, 2\] must be a list of 5"),
+    (dict(d=[2] * 4, e=0.2, w=0), r"bad.yaml: d has 4 entries, the supernet "
+     r"needs 5: \[2, 2, 2, 2\]"),
     (dict(d=3, e=0.2, w=0), r"'d'\[0\] = 3 is not allowed; allowed depths: "
      r'\[0, 1, 2\]'),
     (dict(d=2, e=0.3, w=0), r"'e'\[0\] \(stage 0, block 0\) = 0.3 is not "
@@ -285,3 +285,23 @@ def test_ofa_trains_the_resnet_supernet():
         with torch.no_grad():
             assert (model(x) -
                     model.export_subnet()(x)).abs().max() <= 1e-5, subnet
+
+
+def test_elastic_classifier_head():
+    from mmofa.models.architectures.heads import DropoutLinearClsHead
+    head = DropoutLinearClsHead(
+        num_classes=3, in_channels=8, elastic_in_channels=True)
+    features = torch.randn(2, 5)
+    weight, bias = head.fc.weight, head.fc.bias
+    assert torch.equal(head((features, )), features @ weight[:, :5].t() + bias)
+    state = head.export_state_dict(5)
+    assert torch.equal(state['fc.weight'], weight[:, :5])
+    assert torch.equal(state['fc.bias'], bias)
+    plain = DropoutLinearClsHead(num_classes=3, in_channels=8)
+    assert type(plain.fc) is torch.nn.Linear
+    assert plain.export_state_dict(8).keys() == {'fc.weight', 'fc.bias'}
+    with pytest.raises(
+            ValueError,
+            match='takes 8 features, not 5; set '
+            'elastic_in_channels=True'):
+        plain.export_state_dict(5)

@@ -422,3 +422,4 @@ class OFAResNet(OFAInitMixin, BaseModule):
         for stage in self.stages:
             for block in stage:
                 block.reorganize_channels(expand_ratio_stage)
+        self.train(self.training)  # drops cached active weights
