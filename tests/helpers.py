@@ -197,3 +197,51 @@ def assert_coupled(subnet):
         assert set(
             subnet.expand_ratio[stage]) == {COMPOFA_EXPAND_OF_DEPTH[depth]}
         assert set(subnet.kernel_size[stage]) == {COMPOFA_KERNELS[stage]}
+
+
+RESNET50_CONFIG = REPO / 'configs/ofa_resnet/ofa_resnet50_supernet.py'
+OFA_RESNET50_SPACE = dict(
+    depth_list=[0, 1, 2],
+    expand_ratio_list=[0.2, 0.25, 0.35],
+    width_mult_list=[0.65, 0.8, 1.0])
+
+
+def official_resnet(n_classes: int = 1000, seed: int = 0):
+    """The official OFAResNets of ofa_resnet50 with perturbed weights, in
+    eval mode."""
+    from ofa.imagenet_classification.elastic_nn.networks import OFAResNets
+    torch.manual_seed(seed)
+    return perturb_(
+        OFAResNets(n_classes=n_classes, **OFA_RESNET50_SPACE), seed).eval()
+
+
+def resnet_options(num_classes: int) -> dict:
+    """cfg_options giving the OFA ResNet50 config ``num_classes``."""
+    return {
+        'model.architecture.head.num_classes': num_classes,
+        'model.architecture.data_preprocessor.num_classes': num_classes
+    }
+
+
+def carry_official_resnet_weights(official, num_classes: int = 1000):
+    """An mmofa OFA ResNet50 holding the official supernet's weights."""
+    from mmofa.utils.official_checkpoint import convert_official_resnet
+    model = init_model(
+        RESNET50_CONFIG, cfg_options=resnet_options(num_classes))
+    state = convert_official_resnet(official.state_dict())
+    model.load_state_dict({
+        f'architecture.{k}': v
+        for k, v in state.items()
+    },
+                          strict=True)
+    return model
+
+
+def tiny_resnet_cfg(num_classes: int = 4, **ofa_kwargs) -> dict:
+    """A narrow OFA ResNet of the ofa_resnet50 space for fast tests."""
+    cfg = tiny_supernet_cfg(num_classes, **ofa_kwargs)
+    cfg['architecture']['backbone'] = dict(
+        type='mmofa.OFAResNet', stem_width=16, stage_widths=[32, 48, 64, 96])
+    cfg['architecture']['head'].update(
+        in_channels=96, elastic_in_channels=True)
+    return cfg

@@ -29,7 +29,6 @@ CONFIGS = [
         type='StaticResNet48',
         out_channels=[16, 16, 24, 32],
         mid_channels=[[8, 16]] * 4),
-    dict(type='ElasticLinearClsHead', num_classes=10, in_channels=512),
 ]
 
 

@@ -12,13 +12,18 @@ Sources (detected from their keys):
   ``--net-config``; it becomes a static mmofa subnet (checkpoint, subnet
   YAML, config);
 * an MMRazor OFA checkpoint (``architecture.`` keys);
-* a subnet file: MMRazor alias YAML or official arch dict JSON, written as
-  mmofa's subnet YAML.
+* an official OFA ResNet50 supernet, ``ofa_resnet50_d0-1-2_e0.2-0.25-0.35_
+  w0.65-0.8-1.0`` (``input_stem.`` keys, raw or ``{'state_dict': ...}``),
+  into configs/ofa_resnet/ofa_resnet50_supernet.py;
+* a subnet file: MMRazor alias YAML or official arch dict JSON (MobileNetV3
+  ``ks/e/d`` or ResNet ``d/e/w``), written as mmofa's subnet YAML.
 
 Nothing is written unless every source key is used and every mmofa key is
 filled with the right shape.
 
     python tools/convert_ofa_ckpt.py ofa_mbv3_d234_e346_k357_w1.0 ofa_w10.pth
+    python tools/convert_ofa_ckpt.py \
+        ofa_resnet50_d0-1-2_e0.2-0.25-0.35_w0.65-0.8-1.0 ofa_resnet50.pth
     python tools/convert_ofa_ckpt.py \
         ofa_specialized/note8_lat@22ms_top1@70.4_finetune@25 lat22.pth
 """
@@ -34,6 +39,7 @@ SUPERNET_CONFIGS = {
     1.0: REPO / 'configs/ofa/ofa_mbv3_w10_supernet.py',
     1.2: REPO / 'configs/ofa/ofa_mbv3_w12_supernet.py',
 }
+RESNET50_CONFIG = REPO / 'configs/ofa_resnet/ofa_resnet50_supernet.py'
 
 
 def parse_args():
@@ -56,7 +62,8 @@ def parse_args():
         '--arch',
         choices=['auto', 'ofa_mbv3', 'ofa_resnet50'],
         default='auto',
-        help='source architecture')
+        help='source architecture (checked against the source; a subnet '
+        'file of ofa_resnet50 is read as a ResNet subnet)')
     parser.add_argument(
         '--net-config',
         help="a specialised subnet's "
@@ -64,16 +71,13 @@ def parse_args():
     parser.add_argument('--run-config', help="its run.config (image size)")
     parser.add_argument(
         '--config',
-        help='supernet config to convert into '
-        '(default: the OFA MobileNetV3 of the width)')
+        help='supernet config to convert into (default: the OFA '
+        'MobileNetV3 of the width, or the OFA ResNet50)')
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    if args.arch == 'ofa_resnet50':
-        sys.exit('error: OFA ResNet checkpoints are not supported yet (mmofa '
-                 'has no OFA ResNet backbone yet); nothing was written')
 
     def config_for_width(width):
         if args.config:
@@ -87,11 +91,13 @@ def main():
             config_for_width,
             width=args.width,
             net_config=args.net_config,
-            run_config=args.run_config)
+            run_config=args.run_config,
+            resnet_config=args.config or str(RESNET50_CONFIG),
+            arch=args.arch)
     except (ConversionError, SubnetError) as error:
         sys.exit(f'error: {error}')
-    print(f'converted {args.src} ({result["kind"]}, width '
-          f'{result["width"]}):')
+    width = '' if result['width'] is None else f', width {result["width"]}'
+    print(f'converted {args.src} ({result["kind"]}{width}):')
     for kind, path in result['paths'].items():
         print(f'  {kind:<10} {path}')
 

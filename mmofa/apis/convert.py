@@ -1,4 +1,5 @@
-"""Official Once-for-All and MMRazor checkpoints and subnets into mmofa.
+"""Official Once-for-All (MobileNetV3, ResNet50) and MMRazor checkpoints and
+subnets into mmofa.
 
 Every conversion checks before writing: each source key is used, each target
 key is filled, shapes match. It reports the keys by name and writes nothing
@@ -16,6 +17,7 @@ from mmofa.utils.checkpoint import (CheckpointError, load_checkpoint_file,
                                     state_dict_of)
 from mmofa.utils.make_divisible import make_divisible
 from mmofa.utils.official_checkpoint import (convert_official_mbv3,
+                                             convert_official_resnet,
                                              official_block_convs)
 from mmofa.version import __version__
 from .inference import ConfigLike, init_model, write_static_subnet
@@ -24,6 +26,11 @@ PathLike = Union[str, Path]
 RELEASED_WIDTHS = (1.0, 1.2)
 MMRAZOR_MASKS = ('architecture.backbone.first_mutable_channels.mask',
                  'architecture.backbone.last_mutable_channels.mask')
+# The source architecture (``--arch``) of each kind of source.
+ARCH_OF_KIND = dict(
+    official_mbv3='ofa_mbv3',
+    mmrazor_mbv3='ofa_mbv3',
+    official_resnet='ofa_resnet50')
 
 
 class ConversionError(ValueError):
@@ -67,9 +74,10 @@ def detect_kind(state_dict: Mapping, source: str) -> str:
         return 'official_mbv3'
     shown = ', '.join(keys[:4])
     raise ConversionError(
-        f'{source}: not an OFA MobileNetV3 checkpoint of a known layout '
-        f'(keys: {shown}, ...); expected the official layout (blocks.N...) '
-        "or MMRazor's (architecture.backbone...)")
+        f'{source}: not an OFA checkpoint of a known layout (keys: {shown}, '
+        '...); expected the official MobileNetV3 layout (blocks.N...), '
+        "MMRazor's (architecture.backbone...) or the official ResNet layout "
+        '(input_stem...)')
 
 
 def check_complete(converted: Mapping, target: Mapping, source: str) -> None:
@@ -126,6 +134,23 @@ def convert_supernet(state_dict: Mapping, kind: str, model,
                 if 'trans_matrix' in key:
                     converted[key] = torch.eye(value.shape[0])
     check_complete(converted, target, source)
+    return converted
+
+
+def convert_resnet_supernet(state_dict: Mapping, model,
+                            source: str) -> Dict[str, torch.Tensor]:
+    """The state dict of an ``OFA`` model with an ``OFAResNet`` backbone
+    from an official ``OFAResNets`` one (e.g. ``ofa_resnet50``)."""
+    try:
+        converted = {
+            f'architecture.{k}': v
+            for k, v in convert_official_resnet(
+                state_dict, model.search_space.max_depths).items()
+        }
+    except KeyError as error:
+        raise ConversionError(f'{source}: {error.args[0]}\n'
+                              'nothing was written') from None
+    check_complete(converted, model.state_dict(), source)
     return converted
 
 
@@ -187,7 +212,9 @@ def convert_ofa_checkpoint(src: PathLike,
                            config_for_width: Callable[[float], ConfigLike],
                            width: Optional[float] = None,
                            net_config: Optional[PathLike] = None,
-                           run_config: Optional[PathLike] = None) -> dict:
+                           run_config: Optional[PathLike] = None,
+                           resnet_config: Optional[ConfigLike] = None,
+                           arch: str = 'auto') -> dict:
     """Convert one source into mmofa files; see tools/convert_ofa_ckpt.py.
 
     Args:
@@ -199,10 +226,18 @@ def convert_ofa_checkpoint(src: PathLike,
         width: Expected width; detected from shapes when None.
         net_config, run_config: ``net.config`` / ``run.config`` of a
             specialised subnet given as a weights file.
+        resnet_config: The OFA ResNet50 supernet config, for official
+            ``OFAResNets`` checkpoints and ResNet arch dicts.
+        arch: The expected source architecture, ``'ofa_mbv3'`` or
+            ``'ofa_resnet50'``; ``'auto'`` (default) accepts either.
 
     Returns:
-        dict: ``kind``, ``width`` and the ``paths`` written.
+        dict: ``kind``, ``width`` (None for a ResNet) and the ``paths``
+        written.
     """
+    if arch not in ('auto', 'ofa_mbv3', 'ofa_resnet50'):
+        raise ConversionError(f'arch = {arch!r}; allowed: auto, ofa_mbv3, '
+                              'ofa_resnet50')
     src, dst = Path(src), Path(dst)
     if not src.exists():
         raise ConversionError(f'{src} does not exist; nothing was written')
@@ -212,13 +247,17 @@ def convert_ofa_checkpoint(src: PathLike,
             run_config = src / 'run.config'
         src = src / 'init'
     if src.suffix in ('.yaml', '.yml', '.json') and net_config is None:
-        return _convert_subnet_file(src, dst, config_for_width, width)
+        return _convert_subnet_file(src, dst, config_for_width, width,
+                                    resnet_config, arch)
     state_dict = _load_state_dict(src)
     kind = detect_kind(state_dict, str(src))
-    if kind == 'official_resnet':
+    if arch != 'auto' and ARCH_OF_KIND[kind] != arch:
         raise ConversionError(
-            f'{src} is an official OFA ResNet checkpoint: not supported yet '
-            '(mmofa has no OFA ResNet backbone yet); nothing was written')
+            f'{src} is an {ARCH_OF_KIND[kind]} checkpoint ({kind}), not '
+            f'{arch}; nothing was written')
+    if kind == 'official_resnet':
+        return _convert_resnet(state_dict, src, dst, width, net_config,
+                               resnet_config)
     if net_config is not None:
         return _convert_specialised(state_dict, src, dst, Path(net_config),
                                     run_config, config_for_width)
@@ -230,15 +269,38 @@ def convert_ofa_checkpoint(src: PathLike,
     config = config_for_width(width)
     model = init_model(config)
     converted = convert_supernet(state_dict, kind, model, str(src))
-    save_checkpoint_file(
-        dict(
-            state_dict=converted,
-            meta=dict(
-                mmofa_version=__version__,
-                converted_from=str(src),
-                source_format=kind,
-                width_mult=width)), dst)
+    return _save_supernet(converted, src, dst, kind, width)
+
+
+def _save_supernet(state_dict, src: Path, dst: Path, kind: str,
+                   width: Optional[float]) -> dict:
+    meta = dict(
+        mmofa_version=__version__, converted_from=str(src), source_format=kind)
+    if width is not None:
+        meta['width_mult'] = width
+    save_checkpoint_file(dict(state_dict=state_dict, meta=meta), dst)
     return dict(kind=kind, width=width, paths=dict(checkpoint=dst))
+
+
+def _convert_resnet(state_dict, src: Path, dst: Path, width, net_config,
+                    resnet_config) -> dict:
+    if width is not None:
+        raise ConversionError(
+            f'{src} is an OFA ResNet checkpoint: the width (--width '
+            f'{width}) applies to OFA MobileNetV3 only (the ResNet supernet '
+            'holds all its widths); nothing was written')
+    if net_config is not None:
+        raise ConversionError(
+            f'{src}: specialised OFA ResNet subnets (net.config) are not '
+            'supported, only the official OFAResNets supernet '
+            '(ofa_resnet50); nothing was written')
+    if resnet_config is None:
+        raise ConversionError(f'{src} is an OFA ResNet checkpoint: give the '
+                              'OFA ResNet supernet config; nothing was '
+                              'written')
+    model = init_model(resnet_config)
+    converted = convert_resnet_supernet(state_dict, model, str(src))
+    return _save_supernet(converted, src, dst, 'official_resnet', None)
 
 
 def _convert_specialised(state_dict, src: Path, dst: Path, net_config: Path,
@@ -284,9 +346,19 @@ def _convert_specialised(state_dict, src: Path, dst: Path, net_config: Path,
 
 
 def _convert_subnet_file(src: Path, dst: Path, config_for_width,
-                         width: Optional[float]) -> dict:
+                         width: Optional[float], resnet_config,
+                         arch: str) -> dict:
     from mmofa.structures import detect_format
     data = read_subnet_file(src)
+    if arch == 'ofa_resnet50' or (arch == 'auto' and isinstance(data, Mapping)
+                                  and 'w' in data and 'ks' not in data):
+        if resnet_config is None:
+            raise ConversionError(f'{src} is an OFA ResNet subnet: give the '
+                                  'OFA ResNet supernet config')
+        model = init_model(resnet_config)
+        subnet = model.backbone.parse_subnet(data, str(src))
+        path = write_subnet_file(model.backbone.dump_subnet(subnet), dst)
+        return dict(kind='resnet_subnet', width=None, paths=dict(subnet=path))
     fmt = detect_format(data, str(src))
     if width is None and fmt == 'mmrazor' and \
             'backbone.first_channels' in data:

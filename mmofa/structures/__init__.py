@@ -6,13 +6,18 @@ from .mobilenet_v3_subnet import (SUBNET_FORMATS, MobileNetV3SearchSpace,
                                   dump_mobilenet_v3_subnet, expanded_width,
                                   parse_mobilenet_v3_subnet, read_subnet_file,
                                   write_subnet_file)
+from .resnet_subnet import (RESNET_SUBNET_FORMATS, ResNetSearchSpace,
+                            ResNetSubnet, bottleneck_width, dump_resnet_subnet,
+                            parse_resnet_subnet)
 
 __all__ = [
     'SUBNET_FORMATS', 'MobileNetV3SearchSpace', 'MobileNetV3Subnet',
     'SubnetError', 'check_resolution', 'detect_format',
     'dump_mobilenet_v3_subnet', 'expanded_width', 'parse_mobilenet_v3_subnet',
     'read_subnet_file', 'write_subnet_file', 'MobileNetV3Population',
-    'MobileNetV3PopulationCodec'
+    'MobileNetV3PopulationCodec', 'RESNET_SUBNET_FORMATS', 'ResNetSearchSpace',
+    'ResNetSubnet', 'bottleneck_width', 'dump_resnet_subnet',
+    'parse_resnet_subnet'
 ]
 from .resnet48_subnet import (RESNET48_BASE_CHANNELS, RESNET48_SUBNET_FORMATS,
                               TRACK_CHANNEL_RATIOS, TRACK_DEPTHS,

@@ -187,20 +187,12 @@ class MobileNetV3Subnet:
         """From ``{'ks': [...], 'e': [...], 'd': [...]}`` (ints broadcast)."""
         allowed_keys = {'ks', 'e', 'd', 'r', 'image_size', 'resolution'}
         _check_keys(arch, allowed_keys, {'ks', 'e', 'd'}, source)
-        per_block = {}
-        for key, length in (('ks', space.num_blocks), ('e', space.num_blocks),
-                            ('d', space.num_stages)):
-            value = arch[key]
-            if _is_number(value):
-                value = [value] * length
-            if not isinstance(value, (list, tuple)):
-                raise SubnetError(f'{source}: {key} = {value!r} must be a '
-                                  f'list of {length} numbers or one number')
-            if len(value) != length:
-                raise SubnetError(
-                    f'{source}: {key} has {len(value)} entries, the supernet '
-                    f'needs {length}: {list(value)!r}')
-            per_block[key] = list(value)
+        per_block = {
+            key: arch_dict_list(arch, key, length, source)
+            for key, length in (('ks', space.num_blocks),
+                                ('e', space.num_blocks), ('d',
+                                                          space.num_stages))
+        }
         depth = tuple(
             _choice(d, space.depths[s], f"'d'[{s}]", source, 'depths')
             for s, d in enumerate(per_block['d']))
@@ -226,20 +218,11 @@ class MobileNetV3Subnet:
             kernel_size.append(tuple(ks[:depth[s]]))
             expand_ratio.append(tuple(es[:depth[s]]))
             start += max_depth
-        resolution_keys = [
-            k for k in ('r', 'image_size', 'resolution') if k in arch
-        ]
-        if len(resolution_keys) > 1:
-            raise SubnetError(f'{source}: give the resolution once, got '
-                              f'{resolution_keys}')
-        resolution = None
-        if resolution_keys:
-            resolution = arch[resolution_keys[0]]
-            # The official NAS code stores it as a one-element list.
-            if isinstance(resolution, (list, tuple)) and len(resolution) == 1:
-                resolution = resolution[0]
-        return cls(depth, tuple(kernel_size), tuple(expand_ratio),
-                   _resolution(resolution, source, space.min_resolution))
+        return cls(
+            depth, tuple(kernel_size), tuple(expand_ratio),
+            _resolution(
+                arch_dict_resolution(arch, source), source,
+                space.min_resolution))
 
     def to_arch_dict(self, space: MobileNetV3SearchSpace) -> dict:
         """The official arch dict; skipped blocks get the smallest choices."""
@@ -467,6 +450,35 @@ def _choice(value,
             return candidate
     raise SubnetError(f'{source}: {key} = {value!r} is not allowed; '
                       f'allowed {label}: {list(allowed)}')
+
+
+def arch_dict_list(arch: Mapping, key: str, length: int, source: str) -> list:
+    """``arch[key]`` as a list of ``length`` entries (a number broadcast)."""
+    value = arch[key]
+    if _is_number(value):
+        value = [value] * length
+    if not isinstance(value, (list, tuple)):
+        raise SubnetError(f'{source}: {key} = {value!r} must be a list of '
+                          f'{length} numbers or one number')
+    if len(value) != length:
+        raise SubnetError(f'{source}: {key} has {len(value)} entries, the '
+                          f'supernet needs {length}: {list(value)!r}')
+    return list(value)
+
+
+def arch_dict_resolution(arch: Mapping, source: str):
+    """The resolution of an official arch dict (``r``, ``image_size`` or
+    ``resolution``, at most one), unchecked; None if it has none."""
+    keys = [k for k in ('r', 'image_size', 'resolution') if k in arch]
+    if len(keys) > 1:
+        raise SubnetError(f'{source}: give the resolution once, got {keys}')
+    if not keys:
+        return None
+    resolution = arch[keys[0]]
+    # The official NAS code stores it as a one-element list.
+    if isinstance(resolution, (list, tuple)) and len(resolution) == 1:
+        resolution = resolution[0]
+    return resolution
 
 
 def _fixed(value, expected, key: str, source: str) -> None:

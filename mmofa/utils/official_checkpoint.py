@@ -1,4 +1,4 @@
-"""Key mapping from the official Once-for-All MobileNetV3 to mmofa.
+"""Key mapping from the official Once-for-All MobileNetV3 and ResNets to mmofa.
 
 The official supernet (``OFAMobileNetV3``) and its extracted static networks
 (``MobileNetV3``) name blocks ``blocks.N`` in one flat list; mmofa (like
@@ -97,10 +97,17 @@ def convert_official_mbv3(state_dict: Mapping,
         KeyError: Naming every key that has no mmofa counterpart, or two
             keys that map to the same mmofa key.
     """
+    return _convert_keys(state_dict,
+                         lambda key: official_mbv3_key(key, stage_depths))
+
+
+def _convert_keys(state_dict: Mapping, new_key_of) -> Dict[str, object]:
+    """``state_dict`` renamed by ``new_key_of``; a KeyError naming every
+    key it refuses and every two keys that map to one."""
     converted, unknown, sources = {}, [], {}
     for key, value in state_dict.items():
         try:
-            new_key = official_mbv3_key(key, stage_depths)
+            new_key = new_key_of(key)
         except KeyError as error:
             unknown.append(str(error.args[0]))
             continue
@@ -125,3 +132,84 @@ def official_block_convs(net_config: Mapping) -> List[Mapping]:
             raise KeyError(f'net.config: block {index} has no conv settings')
         convs.append(conv)
     return convs
+
+
+# Official OFA ResNets (``OFAResNets`` / ``ResNets``) -> mmofa OFAResNet.
+_RESNET_STEM = re.compile(r'^input_stem\.(\d+)\.(.+)$')
+_CONV_OR_BN = re.compile(r'^(conv\.weight|bn\.[a-z_]+)$')
+_RESNET_BLOCK = re.compile(r'^blocks\.(\d+)\.(conv[123]|downsample)\.'
+                           r'(conv\.weight|bn\.[a-z_]+)$')
+_RESNET_CLASSIFIER = re.compile(r'^classifier\.linear\.(weight|bias)$')
+
+
+def official_resnet_key(key: str,
+                        stage_blocks: Sequence[int],
+                        stem_residual: bool = True) -> str:
+    """The mmofa key (``backbone.`` / ``head.`` prefixed) of an official
+    OFA ResNet key.
+
+    ``input_stem.{0,1,2}`` become ``stem.conv{1,2,3}`` (the residual conv
+    ``input_stem.1.conv`` is conv2) and ``blocks.N`` becomes
+    ``layer{s}.{b}``; the doubled ``.conv.conv.`` / ``.bn.bn.`` /
+    ``.linear.linear.`` of the dynamic layers are accepted.
+
+    Args:
+        key (str): A key of an official ``OFAResNets`` or ``ResNets``
+            state dict.
+        stage_blocks (Sequence[int]): Blocks per stage in that state dict:
+            ``[4, 4, 6, 4]`` for the ofa_resnet50 supernet, the active
+            blocks for an extracted static network.
+        stem_residual (bool): Whether the state dict has the stem's
+            residual conv (an extracted network without it numbers its
+            last stem conv ``input_stem.1``).
+
+    Raises:
+        KeyError: The key is not part of the official OFA ResNet layout.
+    """
+    match = _RESNET_STEM.match(key)
+    if match:
+        index, rest = int(match.group(1)), match.group(2)
+        convs = ('conv1', 'conv2', 'conv3') if stem_residual else ('conv1',
+                                                                   'conv3')
+        if index >= len(convs):
+            raise KeyError(f'{key}: input stem layer {index} does not exist '
+                           f'(the stem has {len(convs)} convs)')
+        if convs[index] == 'conv2':  # ResidualBlock(conv=..., shortcut)
+            if not rest.startswith('conv.'):
+                raise KeyError(f'{key}: the residual stem conv has keys '
+                               f'input_stem.{index}.conv.*')
+            rest = rest[len('conv.'):]
+        rest = _undouble(rest)
+        if not _CONV_OR_BN.match(rest):
+            raise KeyError(f'{key}: unknown input stem parameter {rest!r}')
+        return f'backbone.stem.{convs[index]}.{rest}'
+    name = _undouble(key)
+    match = _RESNET_BLOCK.match(name)
+    if match:
+        index = int(match.group(1))
+        locations = [(s + 1, b) for s, count in enumerate(stage_blocks)
+                     for b in range(count)]
+        if index >= len(locations):
+            raise KeyError(f'{key}: block {index} does not exist with '
+                           f'{list(stage_blocks)} blocks per stage')
+        layer, b = locations[index]
+        return (f'backbone.layer{layer}.{b}.{match.group(2)}.'
+                f'{match.group(3)}')
+    match = _RESNET_CLASSIFIER.match(name)
+    if match:
+        return f'head.fc.{match.group(1)}'
+    raise KeyError(f'{key}: not a key of the official OFA ResNet')
+
+
+def convert_official_resnet(state_dict: Mapping,
+                            stage_blocks: Sequence[int] = (4, 4, 6, 4),
+                            stem_residual: bool = True) -> Dict[str, object]:
+    """An official OFA ResNet state dict with mmofa keys.
+
+    Raises:
+        KeyError: Naming every key that has no mmofa counterpart, or two
+            keys that map to the same mmofa key.
+    """
+    return _convert_keys(
+        state_dict,
+        lambda key: official_resnet_key(key, stage_blocks, stem_residual))

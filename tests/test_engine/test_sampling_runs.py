@@ -4,9 +4,18 @@ import pytest
 from helpers import (COMPOFA_KERNELS, COUPLING, assert_coupled,
                      make_imagenet_like)
 from mmengine.config import Config
+from mmengine.logging import MessageHub
 from mmengine.runner import Runner
 
 from mmofa.engine.hooks import RandomSubnetSamplingHook
+
+
+@pytest.fixture(autouse=True)
+def fresh_message_hub(request):
+    """These runners run in the test process: leave no iteration count in
+    the current message hub (``OFA`` seeds its sampling from it)."""
+    yield
+    MessageHub.get_instance(f'after-{request.node.name}')
 
 
 @pytest.fixture(scope='module')

@@ -5,8 +5,9 @@ import random
 import pytest
 import torch
 import yaml
-from helpers import (CONFIGS, REFERENCE, carry_official_weights,
-                     make_imagenet_like, official_supernet, perturb_, run_tool)
+from helpers import (CONFIGS, REFERENCE, RESNET50_CONFIG,
+                     carry_official_weights, make_imagenet_like,
+                     official_resnet, official_supernet, run_tool)
 
 from mmofa.apis import init_model
 from mmofa.apis.convert import ConversionError, convert_ofa_checkpoint
@@ -18,7 +19,8 @@ def config_for_width(width):
 
 
 def convert(src, dst, **kwargs):
-    return convert_ofa_checkpoint(src, dst, config_for_width, **kwargs)
+    return convert_ofa_checkpoint(
+        src, dst, config_for_width, resnet_config=RESNET50_CONFIG, **kwargs)
 
 
 def old_style(state_dict):
@@ -183,15 +185,118 @@ def test_bad_sources_write_nothing(tmp_path):
         r'fc.weight: source \(10, 1280\) vs mmofa \(1000, 1280\)')
 
 
-def test_resnet_checkpoints_are_not_supported_yet(tmp_path):
-    from ofa.imagenet_classification.elastic_nn.networks import OFAResNets
-    resnet = perturb_(
-        OFAResNets(
-            depth_list=[0, 1, 2],
-            expand_ratio_list=[0.2, 0.25, 0.35],
-            width_mult_list=[0.65, 0.8, 1.0]))
-    _refused(tmp_path, resnet.state_dict(), 'OFA ResNet checkpoint: not '
-             'supported yet')
+def assert_same_resnet_logits(official, model, seed=0, count=2):
+    generator = random.Random(seed)
+    torch.manual_seed(seed)
+    for _ in range(count):
+        model.sample_subnet('random', generator)
+        arch = model.dump_subnet(fmt='arch_dict')
+        official.set_active_subnet(d=arch['d'], e=arch['e'], w=arch['w'])
+        x = torch.randn(1, 3, 64, 64)
+        with torch.no_grad():
+            assert (model(x) - official(x)).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize('wrapped', [False, True])
+def test_official_resnet_supernet(tmp_path, wrapped):
+    official = official_resnet(seed=9)
+    state = official.state_dict()
+    src = tmp_path / 'ofa_resnet50'
+    torch.save({'state_dict': state, 'epoch': 180} if wrapped else state, src)
+    result = convert(src, tmp_path / 'out.pth')
+    assert result == dict(
+        kind='official_resnet',
+        width=None,
+        paths=dict(checkpoint=tmp_path / 'out.pth'))
+    model = init_model(RESNET50_CONFIG, tmp_path / 'out.pth')
+    assert_same_resnet_logits(official, model, seed=int(wrapped))
+
+
+def test_resnet_tool_round_trip_and_refusals(tmp_path):
+    official = official_resnet(seed=10)
+    src = tmp_path / 'ofa_resnet50.pth'
+    torch.save(official.state_dict(), src)
+    out = run_tool('tools/convert_ofa_ckpt.py', src, tmp_path / 'ok.pth')
+    assert f'converted {src} (official_resnet):' in out.stdout
+    assert_same_resnet_logits(official,
+                              init_model(RESNET50_CONFIG, tmp_path / 'ok.pth'))
+    for extra, message in (
+        (['--arch', 'ofa_mbv3'], 'is an ofa_resnet50 checkpoint '
+         r'(official_resnet), not ofa_mbv3; nothing was written'),
+        (['--width', '1.0'], 'the width (--width 1.0) applies to OFA '
+         'MobileNetV3 only'),
+    ):
+        bad = run_tool(
+            'tools/convert_ofa_ckpt.py',
+            src,
+            tmp_path / 'bad.pth',
+            *extra,
+            check=False)
+        assert bad.returncode != 0 and message in bad.stderr
+        assert not (tmp_path / 'bad.pth').exists()
+
+    # The converted supernet tested by tools/test.py with an arch dict.
+    data = make_imagenet_like(tmp_path / 'data', num_train=4, size=72)
+    (tmp_path / 'arch.json').write_text(
+        json.dumps(dict(d=1, e=0.25, w=[2, 1, 0, 1, 2, 0], image_size=64)))
+    options = [f'model.subnet={tmp_path / "arch.json"}']
+    for key in ('test_dataloader', 'test_cfg.calibration_dataloader'):
+        options += [
+            f'{key}.dataset.data_root={data}', f'{key}.batch_size=4',
+            f'{key}.num_workers=0', f'{key}.persistent_workers=False'
+        ]
+    out = run_tool('tools/test.py',
+                   'configs/ofa_resnet/ofa_resnet50_subnet_8xb256_in1k.py',
+                   tmp_path / 'ok.pth', '--work-dir', tmp_path / 'work',
+                   '--cfg-options', *options)
+    assert 'current_R64/accuracy/top1' in out.stdout + out.stderr
+
+
+def test_bad_resnet_sources_write_nothing(tmp_path):
+    state = official_resnet(seed=11).state_dict()
+    missing = dict(state)
+    del missing['blocks.17.conv3.bn.bn.running_var']
+    _refused(
+        tmp_path / 'a', missing, r'1 missing: architecture.backbone.'
+        r'layer4.3.conv3.bn.running_var')
+    extra = dict(state, **{'blocks.2.conv4.conv.conv.weight': torch.zeros(1)})
+    _refused(
+        tmp_path / 'b', extra,
+        'blocks.2.conv4.conv.conv.weight: not a key of the official '
+        'OFA ResNet')
+    wrong_shape = dict(state)
+    wrong_shape['classifier.linear.linear.weight'] = torch.zeros(10, 2048)
+    _refused(
+        tmp_path / 'c', wrong_shape, r'1 mismatched: architecture.head.'
+        r'fc.weight: source \(10, 2048\) vs mmofa \(1000, 2048\)')
+    fewer_blocks = {
+        k: v
+        for k, v in state.items() if not k.startswith('blocks.17.')
+    }
+    _refused(tmp_path / 'd', fewer_blocks,
+             r'18 missing: architecture.backbone.layer4.3.conv1.bn.bias, ')
+    _refused(
+        tmp_path / 'e',
+        state,
+        'is an ofa_resnet50 checkpoint',
+        arch='ofa_mbv3')
+    mbv3 = official_supernet(1.0, seed=7).state_dict()
+    _refused(
+        tmp_path / 'f', mbv3, 'is an ofa_mbv3 checkpoint', arch='ofa_resnet50')
+
+
+def test_resnet_arch_dict_file(tmp_path):
+    arch = dict(
+        d=[2, 0, 1, 2, 0], e=[0.25] * 18, w=[2, 1, 0, 0, 1, 2], image_size=128)
+    (tmp_path / 'arch.json').write_text(json.dumps(arch))
+    result = convert(tmp_path / 'arch.json', tmp_path / 'subnet.yaml')
+    assert result['kind'] == 'resnet_subnet'
+    subnet = read_subnet_file(tmp_path / 'subnet.yaml')
+    assert subnet == dict(
+        depth=[2, 0, 1, 2, 0],
+        expand_ratio=[[0.25] * 2, [0.25] * 3, [0.25] * 6, [0.25] * 2],
+        width_mult=[1.0, 0.8, 0.65, 0.65, 0.8, 1.0],
+        resolution=128)
 
 
 def test_converted_checkpoints_with_the_test_tools(tmp_path):

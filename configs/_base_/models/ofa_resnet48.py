@@ -1,7 +1,7 @@
 # The elastic ResNet-48 of the CVPR 2022 NAS track 1: depths 2-5 (stage 3:
 # 2-8), every conv's width ratio in 1.0, 0.95, ..., 0.7 of 64/128/256/512
-# (multiples of 8); ImageNet head (an elastic linear classifier: the last
-# stage's width varies).
+# (multiples of 8); ImageNet head (elastic input: the last stage's width
+# varies).
 model = dict(
     type='mmofa.OFA',
     architecture=dict(
@@ -19,7 +19,8 @@ model = dict(
             channel_ratios=[1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7],
             base_channels=[64, 128, 256, 512]),
         head=dict(
-            type='mmofa.ElasticLinearClsHead',
+            type='mmofa.DropoutLinearClsHead',
+            elastic_in_channels=True,
             num_classes=1000,
             in_channels=512,
             loss=dict(

@@ -23,7 +23,8 @@ from mmofa.registry import LOOPS
 from mmofa.structures import MobileNetV3PopulationCodec, check_resolution
 from mmofa.utils.checkpoint import atomic_write
 
-DIM_SHORT_NAMES = OrderedDict(depth='D', expand_ratio='E', kernel_size='K')
+DIM_SHORT_NAMES = OrderedDict(
+    depth='D', expand_ratio='E', kernel_size='K', width_mult='W')
 RESIZE_TRANSFORMS = ('ResizeCenterCrop', 'mmofa.ResizeCenterCrop')
 
 

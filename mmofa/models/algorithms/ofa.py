@@ -131,7 +131,7 @@ class OFA(BaseModel):
         self.architecture = architecture
         for method in ('parse_subnet', 'current_subnet', 'dump_subnet',
                        'subnet_alias_choices', 'export_config',
-                       'export_state_dict'):
+                       'export_state_dict', 'active_out_channels'):
             if not hasattr(self.backbone, method):
                 raise TypeError(
                     f'{type(self.backbone).__name__} is not an elastic '
@@ -502,6 +502,11 @@ class OFA(BaseModel):
                                'config dict, not a built module')
         cfg = copy.deepcopy(self._architecture_cfg)
         cfg['backbone'] = self.backbone.export_config()
+        head = cfg.get('head')
+        if head is not None and 'in_channels' in head:
+            # The classifier of the active width (elastic last widths).
+            head['in_channels'] = self.backbone.active_out_channels
+            head.pop('elastic_in_channels', None)
         return cfg
 
     def export_subnet(self, subnet=None) -> nn.Module:
@@ -522,9 +527,17 @@ class OFA(BaseModel):
             for k, v in self.backbone.export_state_dict().items()
         }
         for name, module in self.architecture.named_children():
-            if name not in ('backbone', 'data_preprocessor'):
-                for key, value in module.state_dict().items():
-                    state[f'{name}.{key}'] = value.detach().clone()
+            if name in ('backbone', 'data_preprocessor'):
+                continue
+            if hasattr(module, 'export_state_dict'):
+                part = module.export_state_dict(
+                    self.backbone.active_out_channels)
+            else:
+                part = {
+                    key: value.detach().clone()
+                    for key, value in module.state_dict().items()
+                }
+            state.update({f'{name}.{k}': v for k, v in part.items()})
         static.load_state_dict(state, strict=True, assign=True)
         # Buffers outside the state dict (the data preprocessor's mean and
         # std) are those of this model.

@@ -1,5 +1,5 @@
 """Prefix slicing shared by the elastic ops."""
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 
@@ -88,3 +88,36 @@ class CachedActiveWeightMixin:
     def train(self, mode: bool = True):
         self._cache.clear()
         return super().train(mode)
+
+
+def select_(tensor: torch.Tensor, dim: int, index: torch.Tensor) -> None:
+    """Reorder ``tensor`` along ``dim`` in place (the Parameter and its
+    memory format are kept)."""
+    tensor.data = torch.index_select(tensor.data, dim, index).contiguous(
+        memory_format=memory_format_of(tensor))
+
+
+def select_bn_(bn: torch.nn.BatchNorm2d, index: torch.Tensor) -> None:
+    """Reorder the channels of a batch norm (affine terms and statistics)."""
+    for tensor in (bn.weight, bn.bias, bn.running_mean, bn.running_var):
+        select_(tensor, 0, index)
+
+
+def importance_order(importance: torch.Tensor, widths: Sequence[int],
+                     expand_ratio_stage: int) -> torch.Tensor:
+    """Channels by descending importance, as Once-for-All sorts them.
+
+    With ``expand_ratio_stage = n > 0`` the channels past each of the
+    largest ``n + 1`` of ``widths`` (the middle widths of the expand
+    ratios) get offsets of -1e5, -2e5, ... so that no channel crosses
+    those borders. ``importance`` is changed in place.
+    """
+    if expand_ratio_stage > 0:
+        widths = sorted(widths, reverse=True)
+        right = len(importance)
+        offset = -len(widths) * 1e5
+        for left in widths[:expand_ratio_stage + 1]:
+            importance[left:right] += offset
+            offset += 1e5
+            right = left
+    return torch.sort(importance, dim=0, descending=True)[1]

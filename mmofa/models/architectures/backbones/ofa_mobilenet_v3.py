@@ -17,7 +17,8 @@ from mmengine.model import BaseModule
 from mmofa.models.dynamic_ops import (ElasticBatchNorm2d, ElasticConv2d,
                                       ElasticDepthwiseConv2d,
                                       ElasticSqueezeExcitation)
-from mmofa.models.dynamic_ops.slicing import memory_format_of
+from mmofa.models.dynamic_ops.slicing import (importance_order, select_,
+                                              select_bn_)
 from mmofa.models.mutables import OneShotMutableValue
 from mmofa.models.task_modules import MobileNetV3ResourceEstimator
 from mmofa.models.utils import OFAInitMixin, build_activation
@@ -142,60 +143,27 @@ class ElasticMBConvBlock(nn.Module):
             self.linear_conv.conv.weight.abs().sum(dim=(0, 2, 3)),
             self.mid_channels.candidates, expand_ratio_stage)
 
-        _select_(self.linear_conv.conv.weight, 1, order)
-        _select_(self.depthwise_conv.conv.weight, 0, order)
-        _select_bn_(self.depthwise_conv.bn, order)
+        select_(self.linear_conv.conv.weight, 1, order)
+        select_(self.depthwise_conv.conv.weight, 0, order)
+        select_bn_(self.depthwise_conv.bn, order)
         if self.se is not None:
             reduce, expand = self.se.conv1.conv, self.se.conv2.conv
-            _select_(expand.weight, 0, order)
-            _select_(expand.bias, 0, order)
-            _select_(reduce.weight, 1, order)
+            select_(expand.weight, 0, order)
+            select_(expand.bias, 0, order)
+            select_(reduce.weight, 1, order)
             se_order = torch.sort(
                 expand.weight.abs().sum(dim=(0, 2, 3)), dim=0,
                 descending=True)[1]
-            _select_(expand.weight, 1, se_order)
-            _select_(reduce.weight, 0, se_order)
-            _select_(reduce.bias, 0, se_order)
+            select_(expand.weight, 1, se_order)
+            select_(reduce.weight, 0, se_order)
+            select_(reduce.bias, 0, se_order)
         if self.expand_conv is not None:
-            _select_bn_(self.expand_conv.bn, order)
-            _select_(self.expand_conv.conv.weight, 0, order)
-
-
-def importance_order(importance: torch.Tensor,
-                     widths: Sequence[int],
-                     expand_ratio_stage: int = 0) -> torch.Tensor:
-    """Channel indices by descending importance, within width borders.
-
-    With ``expand_ratio_stage = n > 0`` the channels past the largest
-    ``n + 1`` of ``widths`` (the widths of the candidate ratios) get offsets
-    of -1e5, -2e5, ... so that no channel crosses those borders.
-    """
-    importance = importance.clone()
-    if expand_ratio_stage > 0:
-        widths = sorted(widths, reverse=True)
-        right = len(importance)
-        offset = -len(widths) * 1e5
-        for left in widths[:expand_ratio_stage + 1]:
-            importance[left:right] += offset
-            offset += 1e5
-            right = left
-    return torch.sort(importance, dim=0, descending=True)[1]
+            select_bn_(self.expand_conv.bn, order)
+            select_(self.expand_conv.conv.weight, 0, order)
 
 
 def _prefixed(prefix: str, state: dict) -> dict:
     return {prefix + key: value for key, value in state.items()}
-
-
-def _select_(tensor: torch.Tensor, dim: int, index: torch.Tensor) -> None:
-    """Reorder ``tensor`` along ``dim`` in place (the Parameter and its
-    memory format are kept)."""
-    tensor.data = torch.index_select(tensor.data, dim, index).contiguous(
-        memory_format=memory_format_of(tensor))
-
-
-def _select_bn_(bn: nn.BatchNorm2d, index: torch.Tensor) -> None:
-    for tensor in (bn.weight, bn.bias, bn.running_mean, bn.running_var):
-        _select_(tensor, 0, index)
 
 
 def _per_stage(name: str, value: Candidates, num_stages: int) -> tuple:
@@ -300,6 +268,11 @@ class OFAMobileNetV3(OFAInitMixin, BaseModule):
     def stages(self) -> Tuple[nn.ModuleList, ...]:
         return tuple(
             getattr(self, f'layer{s + 2}') for s in range(self.num_stages))
+
+    @property
+    def active_out_channels(self) -> int:
+        """Width of the pooled features (fixed: the feature mix layer)."""
+        return self.layout.last_channels
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
         x = self.first_conv(x)

@@ -21,6 +21,8 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmofa.models.dynamic_ops import ElasticBatchNorm2d, ElasticConv2d
+from mmofa.models.dynamic_ops.slicing import (importance_order, select_,
+                                              select_bn_)
 from mmofa.models.mutables import DerivedMutable, OneShotMutableValue
 from mmofa.models.task_modules import ResNet48ResourceEstimator
 from mmofa.models.utils import OFAInitMixin, build_activation
@@ -31,8 +33,7 @@ from mmofa.structures import (RESNET48_BASE_CHANNELS, TRACK_CHANNEL_RATIOS,
                               dump_resnet48_subnet, parse_resnet48_subnet)
 from ..static.bricks import ConvBNAct, global_avg_pool
 from ..static.resnet48 import RESNET48_STAGE_STRIDES, has_downsample
-from .ofa_mobilenet_v3 import (_per_stage, _prefixed, _select_, _select_bn_,
-                               importance_order)
+from .ofa_mobilenet_v3 import _per_stage, _prefixed
 
 
 def _elastic_conv_bn(in_channels: int,
@@ -126,9 +127,9 @@ class ElasticBasicBlock(nn.Module):
         order = importance_order(
             self.conv2.conv.weight.abs().sum(dim=(0, 2, 3)),
             self.mid_channels.candidates, expand_ratio_stage)
-        _select_(self.conv2.conv.weight, 1, order)
-        _select_bn_(self.conv1.bn, order)
-        _select_(self.conv1.conv.weight, 0, order)
+        select_(self.conv2.conv.weight, 1, order)
+        select_bn_(self.conv1.bn, order)
+        select_(self.conv1.conv.weight, 0, order)
 
 
 @MODELS.register_module()
@@ -149,7 +150,8 @@ class OFAResNet48(OFAInitMixin, BaseModule):
             Once-for-All's ``he_fout``.
 
     Returns a one-element tuple: the ``(N, C)`` pooled features, ``C`` the
-    active width of the last stage (use an ``ElasticLinearClsHead``).
+    active width of the last stage (:attr:`active_out_channels`; use a
+    ``DropoutLinearClsHead`` with ``elastic_in_channels=True``).
     """
 
     def __init__(self,

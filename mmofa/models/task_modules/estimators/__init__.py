@@ -3,11 +3,13 @@ from .counters import count_macs_params
 from .latency_table import (build_latency_table, load_latency_table,
                             save_latency_table, time_forward)
 from .mobilenet_v3_estimator import MobileNetV3ResourceEstimator, conv_cost
+from .resnet_estimator import ResNetResourceEstimator
 
 __all__ = [
     'count_macs_params', 'MobileNetV3ResourceEstimator', 'conv_cost',
     'BlockCostTable', 'COST_UNITS', 'build_latency_table',
-    'load_latency_table', 'save_latency_table', 'time_forward'
+    'load_latency_table', 'save_latency_table', 'time_forward',
+    'ResNetResourceEstimator'
 ]
 from .resnet48_estimator import ResNet48ResourceEstimator
 
