@@ -214,6 +214,12 @@ class OFAResNet48(OFAInitMixin, BaseModule):
         return tuple(
             getattr(self, f'layer{s + 1}') for s in range(self.num_stages))
 
+    @property
+    def active_out_channels(self) -> int:
+        """Width of the pooled features of the active subnet."""
+        return channel_width(self.search_space.base_channels[-1],
+                             self.out_ratios[-1].current_choice)
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
         x = self.stem(x, out_channels=self.stem_channels.current_choice)
         x = self.maxpool(x)
