@@ -26,7 +26,7 @@ from mmofa.registry import MODELS
 from mmofa.structures import (MobileNetV3SearchSpace, MobileNetV3Subnet,
                               dump_mobilenet_v3_subnet, expanded_width,
                               parse_mobilenet_v3_subnet)
-from ..static.bricks import ConvBNAct, build_last_conv
+from ..static.bricks import ConvBNAct, _prefixed, build_last_conv
 from ..static.mobilenet_v3 import (OFA_MBV3_BASE_WIDTHS, MobileNetV3Layout,
                                    build_stem)
 
@@ -160,10 +160,6 @@ class ElasticMBConvBlock(nn.Module):
         if self.expand_conv is not None:
             select_bn_(self.expand_conv.bn, order)
             select_(self.expand_conv.conv.weight, 0, order)
-
-
-def _prefixed(prefix: str, state: dict) -> dict:
-    return {prefix + key: value for key, value in state.items()}
 
 
 def _per_stage(name: str, value: Candidates, num_stages: int) -> tuple:

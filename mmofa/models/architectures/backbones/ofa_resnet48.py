@@ -20,32 +20,20 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmofa.models.dynamic_ops import ElasticBatchNorm2d, ElasticConv2d
 from mmofa.models.dynamic_ops.slicing import (importance_order, select_,
                                               select_bn_)
 from mmofa.models.mutables import DerivedMutable, OneShotMutableValue
 from mmofa.models.task_modules import ResNet48ResourceEstimator
-from mmofa.models.utils import OFAInitMixin, build_activation
+from mmofa.models.utils import OFAInitMixin
 from mmofa.registry import MODELS
 from mmofa.structures import (RESNET48_BASE_CHANNELS, TRACK_CHANNEL_RATIOS,
                               TRACK_DEPTHS, ResNet48SearchSpace,
                               ResNet48Subnet, channel_width,
                               dump_resnet48_subnet, parse_resnet48_subnet)
-from ..static.bricks import ConvBNAct, global_avg_pool
+from ..static.bricks import _prefixed, global_avg_pool
 from ..static.resnet48 import RESNET48_STAGE_STRIDES, has_downsample
-from .ofa_mobilenet_v3 import _per_stage, _prefixed
-
-
-def _elastic_conv_bn(in_channels: int,
-                     out_channels: int,
-                     kernel_size: int,
-                     stride: int = 1,
-                     act: Optional[str] = None,
-                     norm_cfg: Optional[dict] = None) -> ConvBNAct:
-    return ConvBNAct(
-        ElasticConv2d(in_channels, out_channels, kernel_size, stride),
-        ElasticBatchNorm2d(out_channels, **(norm_cfg or {})),
-        build_activation(act))
+from .ofa_mobilenet_v3 import _per_stage
+from .ofa_resnet import _elastic_conv_bn
 
 
 class ElasticBasicBlock(nn.Module):
