@@ -278,3 +278,45 @@ def test_bad_shard_and_population_settings():
         check_population(dict(type='random', num=0))
     with pytest.raises(ValueError, match="'random' / 'flops_buckets' / "):
         check_population(dict(type='grid'))
+
+
+def test_track_file_of_resnet48_codes_in_submission_format(tmp_path):
+    """The track's input: 52-digit codes (resolution digit first) by arch
+    name; the output keeps names, order and codes, with the accuracies."""
+    config = REPO / 'tests/configs/tiny_population_resnet48.py'
+    data = make_imagenet_like(tmp_path / 'data', num_train=8, num_val=8)
+    supernet = perturb_(init_model(config))
+    checkpoint = tmp_path / 'supernet.pth'
+    torch.save({'state_dict': supernet.state_dict()}, checkpoint)
+    generator = random.Random(3)
+    track = {}
+    for i in (1, 2, 3):
+        supernet.sample_subnet('random', generator)
+        track[f'arch{i}'] = dict(
+            acc=0.0, arch=supernet.dump_subnet(fmt='track_arch'))
+    path = tmp_path / 'CVPR_2022_NAS_Track1_test.json'
+    path.write_text(json.dumps(track))
+    run_tool(
+        EVAL,
+        config,
+        checkpoint,
+        '--subnets',
+        path,
+        '--resolution',
+        '32',
+        '--work-dir',
+        tmp_path / 'work',
+        env=dict(MMOFA_TEST_DATA=str(data)))
+    submission = json.loads(
+        (tmp_path / 'work/population/population.json').read_text())
+    assert list(submission) == ['arch1', 'arch2', 'arch3']
+    for name, entry in submission.items():
+        assert entry['arch'] == track[name]['arch']
+        assert len(entry['arch']) == 52
+        assert 0.0 <= entry['acc'] <= 100.0
+    records = results(tmp_path / 'work')['subnets']
+    assert [r['name'] for r in records] == list(track)
+    for record in records:
+        code = track[record['name']]['arch']
+        cost = supernet.estimate_resources(code, record['resolution'])
+        assert record['flops'] == cost['macs'] / 1e6
