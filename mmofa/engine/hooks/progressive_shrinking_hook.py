@@ -9,7 +9,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
-from mmofa.models.mutators.ofa_mutator import GRANULARITIES
+from mmofa.models.mutators.ofa_mutator import check_granularity
 from mmofa.registry import HOOKS
 from mmofa.utils.checkpoint import save_checkpoint_file
 from .random_state_hook import get_random_state, set_random_state
@@ -246,9 +246,7 @@ class RandomSubnetSamplingHook(ProgressiveShrinkingHook):
         if not isinstance(full_net_epochs, int) or full_net_epochs < 0:
             raise ValueError(f'full_net_epochs = {full_net_epochs!r} must be '
                              'a non-negative integer')
-        if granularity not in GRANULARITIES:
-            raise ValueError(f'granularity {granularity!r}; allowed: '
-                             f'{list(GRANULARITIES)}')
+        check_granularity(granularity)
         if anchor and num_subnets != 1:
             raise ValueError(f'anchor sampling trains one anchor subnet per '
                              f'step: num_subnets must be 1, got {num_subnets}')

@@ -13,7 +13,7 @@ from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 from mmengine.structures import BaseDataElement
 
-from mmofa.models.mutators.ofa_mutator import GRANULARITIES
+from mmofa.models.mutators.ofa_mutator import check_granularity
 from mmofa.models.utils import resize_batch
 from mmofa.registry import MODELS
 from mmofa.structures import check_resolution
@@ -186,14 +186,10 @@ class OFA(BaseModel):
         if value['strategy'] not in STRATEGIES:
             raise ValueError(f'sampling strategy {value["strategy"]!r}; '
                              f'allowed: {list(STRATEGIES)}')
-        if value['granularity'] not in GRANULARITIES:
-            raise ValueError(f'sampling granularity {value["granularity"]!r}'
-                             f'; allowed: {list(GRANULARITIES)}')
-        if value['strategy'] == 'sandwich' and (self.inplace_teacher
-                                                or self.teacher is not None):
-            raise ValueError(
-                'sampling strategy sandwich distils from the largest subnet '
-                'of each step; remove distillation.teacher')
+        check_granularity(value['granularity'])
+        _refuse_teacher_with_sandwich(
+            value['strategy'], self.inplace_teacher
+            or self.teacher is not None)
         self._sampling = value
 
     def check_subnets_per_step(self) -> None:
@@ -277,10 +273,9 @@ class OFA(BaseModel):
     def set_teacher(self, teacher: Optional[nn.Module]) -> None:
         """Use ``teacher`` (frozen) for distillation; None for none."""
         if teacher is not None:
-            if getattr(self, '_sampling', {}).get('strategy') == 'sandwich':
-                raise ValueError('sampling strategy sandwich distils from '
-                                 'the largest subnet of each step; it takes '
-                                 'no separate teacher')
+            # (Before ``sampling`` is set, its setter checks the teacher.)
+            _refuse_teacher_with_sandwich(
+                getattr(self, '_sampling', {}).get('strategy'), True)
             teacher.requires_grad_(False)
             if self.channels_last:
                 teacher.to(memory_format=torch.channels_last)
@@ -553,6 +548,14 @@ class OFA(BaseModel):
     def reorganize_channels(self, expand_ratio_stage: int = 0) -> None:
         """Sort middle channels by importance (official phases 0 and 1)."""
         self.backbone.reorganize_channels(expand_ratio_stage)
+
+
+def _refuse_teacher_with_sandwich(strategy: Optional[str],
+                                  has_teacher: bool) -> None:
+    if strategy == 'sandwich' and has_teacher:
+        raise ValueError('sampling strategy sandwich distils from the '
+                         'largest subnet of each step; it takes no separate '
+                         'teacher (remove distillation.teacher)')
 
 
 def split_distillation(distillation: Optional[dict],

@@ -189,11 +189,6 @@ class OFAMutator(BaseModule):
         return units
 
     @property
-    def sampling_units(self) -> Tuple[SamplingUnit, ...]:
-        """What the samplers draw, in drawing order."""
-        return tuple(self._units)
-
-    @property
     def groups(self) -> Dict[str, Tuple[OneShotMutableValue, ...]]:
         """Group name -> its mutables."""
         return OrderedDict(self._groups)
@@ -303,12 +298,10 @@ class OFAMutator(BaseModule):
         if mode not in ('random', 'max', 'min'):
             raise ValueError(f"mode must be 'random', 'max' or 'min', "
                              f'got {mode!r}')
-        if granularity not in GRANULARITIES:
-            raise ValueError(f'granularity must be one of {GRANULARITIES}, '
-                             f'got {granularity!r}')
+        check_granularity(granularity)
         generator = as_generator(generator)
         drawn = {}  # tie key -> (unit name, its choices, the value drawn)
-        choices = OrderedDict()
+        values = []
         for unit in self._units:
             allowed = self.unit_choices(unit, constrained)
             if mode == 'max':
@@ -329,27 +322,28 @@ class OFAMutator(BaseModule):
                         f'granularity {granularity!r} draws {unit.name} and '
                         f'{first} together, but they allow different '
                         f'values: {list(allowed)} and {list(first_allowed)}')
-            choices.update(self._unit_assignment(unit, value))
-        return OrderedDict((name, choices[name]) for name in self._groups)
+            values.append(value)
+        return self._group_choices(values)
 
-    def _unit_assignment(self, unit: SamplingUnit, value) -> Dict:
-        if unit.choices is None:
-            return {unit.groups[0]: value}
-        return {
-            name: value[unit.dims.index(self._groups[name][0].dim)]
-            for name in unit.groups
-        }
+    def _group_choices(self, unit_values: Sequence) -> Dict[str, object]:
+        """Group name -> choice, in group order, from one value per unit
+        (a joint tuple for a coupling)."""
+        choices = {}
+        for unit, value in zip(self._units, unit_values):
+            if unit.choices is None:
+                choices[unit.groups[0]] = value
+            else:
+                for name in unit.groups:
+                    dim = self._groups[name][0].dim
+                    choices[name] = value[unit.dims.index(dim)]
+        return OrderedDict((name, choices[name]) for name in self._groups)
 
     def iter_choices(self, constrained: bool = True) -> Iterator[Dict]:
         """Every combination of the units' values (the sampling space: for
         a small or coupled space; the full OFA space has ~10^19)."""
-        units = self._units
         for values in itertools.product(*(self.unit_choices(u, constrained)
-                                          for u in units)):
-            choices = {}
-            for unit, value in zip(units, values):
-                choices.update(self._unit_assignment(unit, value))
-            yield OrderedDict((name, choices[name]) for name in self._groups)
+                                          for u in self._units)):
+            yield self._group_choices(values)
 
     def set_choices(self, choices: Mapping[str, object]) -> None:
         """Set groups by name; groups left out keep their choice."""
@@ -381,6 +375,14 @@ class OFAMutator(BaseModule):
     def current_choices(self) -> Dict[str, object]:
         return OrderedDict((name, members[0].current_choice)
                            for name, members in self._groups.items())
+
+
+def check_granularity(granularity: str) -> str:
+    """``granularity`` if it is one of :data:`GRANULARITIES`."""
+    if granularity not in GRANULARITIES:
+        raise ValueError(f'granularity {granularity!r}; allowed: '
+                         f'{list(GRANULARITIES)}')
+    return granularity
 
 
 def stage_of(alias: str) -> str:

@@ -205,8 +205,7 @@ class OFAResNet48(OFAInitMixin, BaseModule):
     @property
     def active_out_channels(self) -> int:
         """Width of the pooled features of the active subnet."""
-        return channel_width(self.search_space.base_channels[-1],
-                             self.out_ratios[-1].current_choice)
+        return self.stages[-1][0].out_channels.current_choice
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
         x = self.stem(x, out_channels=self.stem_channels.current_choice)
