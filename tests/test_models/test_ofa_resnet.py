@@ -242,6 +242,30 @@ def test_mutables_and_constraints(model):
     model.mutator.clear_constraints()
 
 
+def test_stem_depth_drawn_like_the_official_sampler(model):
+    """The official sampler runs the stem's residual conv half the time:
+    it draws the largest or the smallest depth of its list (also under a
+    depth phase's list, such as [1, 2])."""
+    mutator = model.mutator
+    for allowed, extremes in (None, (0, 2)), ([1, 2], (1, 2)):
+        if allowed:
+            mutator.set_constraints(dict(depth=allowed))
+        assert mutator.allowed_choices('stem.depth') == extremes
+        draws = [
+            mutator.sample_choices(generator=seed)['stem.depth']
+            for seed in range(2000)
+        ]
+        assert set(draws) == set(extremes)
+        assert 0.45 < draws.count(extremes[-1]) / len(draws) < 0.55
+        # every depth stays settable and the other stages draw all values
+        assert mutator.allowed_choices('layer1.depth') == tuple(
+            allowed or (0, 1, 2))
+        mutator.clear_constraints()
+    model.mutator.set_choices({'stem.depth': 1})
+    assert not model.backbone.stem.residual
+    model.mutator.set_choices(model.mutator.sample_choices(mode='max'))
+
+
 def test_no_mmrazor_format(model):
     with pytest.raises(
             ValueError,

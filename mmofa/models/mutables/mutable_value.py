@@ -33,13 +33,19 @@ class OneShotMutableValue(nn.Module):
             (``'kernel_size'``, ``'expand_ratio'``, ``'depth'``...), used by
             per-dimension constraints. Defaults to the last part of alias.
         default (optional): Initial choice. Defaults to the largest.
+        sample_extremes (bool): Random sampling draws only the smallest and
+            the largest allowed candidate, for a choice whose values in
+            between act like the smallest (the OFA ResNet stem, whose
+            residual conv runs only at the largest depth). Any candidate
+            may still be set. Defaults to False.
     """
 
     def __init__(self,
                  candidates: Sequence,
                  alias: str,
                  dim: Optional[str] = None,
-                 default: Any = None):
+                 default: Any = None,
+                 sample_extremes: bool = False):
         super().__init__()
         candidates = list(candidates)
         if not candidates:
@@ -54,6 +60,7 @@ class OneShotMutableValue(nn.Module):
         self.candidates = tuple(sorted(candidates))
         self.alias = alias
         self.dim = dim or alias.rsplit('.', 1)[-1]
+        self.sample_extremes = sample_extremes
         self._current = self.candidates[-1]
         if default is not None:
             self.current_choice = default

@@ -127,7 +127,8 @@ class OFAMutator(BaseModule):
             first = members[0]
             for other in members[1:]:
                 if (other.candidates != first.candidates
-                        or other.dim != first.dim):
+                        or other.dim != first.dim
+                        or other.sample_extremes != first.sample_extremes):
                     raise ChoiceError(
                         f'group {name!r} mixes {first.alias} ({first.dim}, '
                         f'{list(first.candidates)}) and {other.alias} '
@@ -245,13 +246,17 @@ class OFAMutator(BaseModule):
     def clear_constraints(self) -> None:
         self._constraints = {}
 
-    def allowed_choices(self, name: str) -> tuple:
-        """Candidates of group ``name`` under the current constraints."""
-        members = self._groups[name]
-        allowed = self._constraints.get(members[0].dim)
-        if allowed is None:
-            return members[0].candidates
-        return tuple(c for c in members[0].candidates if c in allowed)
+    def allowed_choices(self, name: str, constrained: bool = True) -> tuple:
+        """Candidates of group ``name`` under the current constraints
+        (``constrained=False``: all), only the smallest and largest of them
+        for a ``sample_extremes`` mutable."""
+        first = self._groups[name][0]
+        allowed = self._constraints.get(first.dim) if constrained else None
+        choices = first.candidates if allowed is None else tuple(
+            c for c in first.candidates if c in allowed)
+        if first.sample_extremes:
+            choices = tuple(sorted({choices[0], choices[-1]}))
+        return choices
 
     @property
     def search_space(self) -> Dict[str, tuple]:
@@ -265,9 +270,7 @@ class OFAMutator(BaseModule):
                      constrained: bool = True) -> tuple:
         """The values a unit may take (joint tuples for a coupling)."""
         if unit.choices is None:
-            name = unit.groups[0]
-            return (self.allowed_choices(name)
-                    if constrained else self._groups[name][0].candidates)
+            return self.allowed_choices(unit.groups[0], constrained)
         if not constrained:
             return unit.choices
         allowed = tuple(

@@ -12,7 +12,9 @@ stage (one for all blocks of a stage).
 
 Mutables (alias: dimension):
 
-* ``stem.depth``: depth (the residual conv runs at the largest value),
+* ``stem.depth``: depth (the residual conv runs at the largest value;
+  random sampling draws the largest or the smallest allowed value, 1/2
+  each, as the official sampler does),
   ``stem.conv1.width_mult`` and ``stem.conv3.width_mult``: width_mult;
 * ``layer{s}.depth``: depth (extra blocks over the base depth),
   ``layer{s}.width_mult``: width_mult, for s = 1..4;
@@ -171,8 +173,12 @@ class ElasticResNetStem(nn.Module):
                  norm_cfg: Optional[dict] = None):
         super().__init__()
         self.space = space
+        # Drawn as the official sampler does: the largest or the smallest.
         self.mutable_depth = OneShotMutableValue(
-            space.depths, alias='stem.depth', dim='depth')
+            space.depths,
+            alias='stem.depth',
+            dim='depth',
+            sample_extremes=True)
         self.mutable_mid_width = OneShotMutableValue(
             space.width_mults, alias='stem.conv1.width_mult', dim='width_mult')
         self.mutable_out_width = OneShotMutableValue(
