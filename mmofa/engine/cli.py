@@ -62,6 +62,7 @@ def setup(args: argparse.Namespace) -> Config:
         cfg.model_wrapper_cfg = dict(WRAPPER)
     if cfg.get('env_cfg', {}).get('retain_freed_memory', False):
         retain_freed_memory()
-    backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend')
-    init_distributed(args.launcher, backend)
+    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
+    init_distributed(args.launcher, dist_cfg.get('backend'),
+                     dist_cfg.get('timeout'))
     return cfg

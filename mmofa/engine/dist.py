@@ -10,7 +10,7 @@ from mmengine.dist import init_dist
 
 def init_distributed(launcher: str,
                      backend: Optional[str] = None,
-                     timeout_minutes: Optional[float] = None) -> None:
+                     timeout: Optional[float] = None) -> None:
     """Initialise the process group for ``launcher`` if it is not yet.
 
     MMEngine's ``pytorch`` launcher calls ``torch.cuda.set_device``, which
@@ -23,16 +23,21 @@ def init_distributed(launcher: str,
         launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
         backend (str, optional): Forced backend; on a machine without GPUs
             ``'nccl'`` becomes ``'gloo'``.
-        timeout_minutes (float, optional): Collective timeout.
+        timeout (float, optional): Collective timeout in seconds
+            (``env_cfg.dist_cfg.timeout``, as in MMEngine); None keeps
+            PyTorch's default.
     """
     if launcher == 'none' or (dist.is_available() and dist.is_initialized()):
         return
-    kwargs = {}
-    if timeout_minutes is not None:
-        kwargs['timeout'] = datetime.timedelta(minutes=timeout_minutes)
-    if launcher != 'pytorch':
-        init_dist(launcher, backend=backend or 'nccl', **kwargs)
+    if launcher != 'pytorch':  # MMEngine takes seconds itself
+        init_dist(
+            launcher,
+            backend=backend or 'nccl',
+            **({} if timeout is None else dict(timeout=timeout)))
         return
+    kwargs = {}
+    if timeout is not None:
+        kwargs['timeout'] = datetime.timedelta(seconds=timeout)
     missing = [
         k for k in ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR',
                     'MASTER_PORT') if k not in os.environ
@@ -51,3 +56,13 @@ def init_distributed(launcher: str,
         rank=int(os.environ['RANK']),
         world_size=int(os.environ['WORLD_SIZE']),
         **kwargs)
+
+
+def patient_group(timeout: float) -> dist.ProcessGroup:
+    """A gloo group of all processes whose collectives wait ``timeout``
+    seconds, for a rendezvous after work of uneven length (shards of a
+    population) that the default group's timeout would cut short. Every
+    process must call it at the same point; free it with
+    ``dist.destroy_process_group(group)``."""
+    return dist.new_group(
+        backend='gloo', timeout=datetime.timedelta(seconds=timeout))

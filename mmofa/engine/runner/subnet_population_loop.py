@@ -6,10 +6,12 @@ import time
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
 
+import torch.distributed as dist
 from mmengine.dist import (all_gather_object, broadcast_object_list,
-                           get_dist_info, is_main_process)
+                           get_dist_info, get_world_size, is_main_process)
 from mmengine.logging import print_log
 
+from mmofa.engine.dist import patient_group
 from mmofa.engine.hooks.random_state_hook import (get_random_state,
                                                   set_random_state)
 from mmofa.registry import LOOPS
@@ -69,6 +71,11 @@ class SubnetPopulationLoop(SubnetScoringLoop):
         calibrate_bn, calibration_dataloader, fp16: As
             :class:`SubnetValLoop`.
         save_interval (int): Subnets between saves. Defaults to 10.
+        merge_timeout (float): Under torchrun, how long (seconds) processes
+            that are done wait for the others before the merge. Shards end
+            at different times (resumed shards, slower devices) by more
+            than the process group's collective timeout, so the merge uses
+            a gloo group of its own with this timeout. Defaults to 7 days.
     """
     stage = 'test'
     per_process = True
@@ -84,7 +91,8 @@ class SubnetPopulationLoop(SubnetScoringLoop):
                  calibrate_bn: Optional[dict] = dict(),
                  calibration_dataloader: Optional[dict] = None,
                  save_interval: int = 10,
-                 fp16: bool = False):
+                 fp16: bool = False,
+                 merge_timeout: float = 7 * 24 * 3600):
         super().__init__(runner, dataloader, evaluator, resolutions, score_key,
                          calibrate_bn, calibration_dataloader, save_interval,
                          fp16)
@@ -92,6 +100,7 @@ class SubnetPopulationLoop(SubnetScoringLoop):
         self.shard = None if shard is None else parse_shard(
             shard, 'test_cfg.shard')
         self._arch_format = None
+        self.merge_timeout = merge_timeout
 
     # --------------------------------------------------------- population
     def population_entries(self, model) -> List[dict]:
@@ -235,15 +244,20 @@ class SubnetPopulationLoop(SubnetScoringLoop):
         self.check_resolutions(model)
         saved = self._snapshot(model)
         random_state = get_random_state()
+        index, count = self.process_shard()
+        # Made while the processes are together; used once all are done.
+        group = patient_group(self.merge_timeout) if get_world_size() > 1 \
+            else None
         try:
             entries = self.population_entries(model)
-            index, count = self.process_shard()
             settings = self.population_settings(entries)
             records = self.evaluate_shard(entries, settings, index, count)
+            summary = self.merge(settings, records, index, count, group)
         finally:
             self._restore(model, saved)
             set_random_state(random_state)
-        summary = self.merge(settings, records, index, count)
+            if group is not None:
+                dist.destroy_process_group(group)
         metrics = {}
         if summary is not None:
             for key in ('num_subnets', 'mean_score', 'kendall_tau'):
@@ -345,21 +359,24 @@ class SubnetPopulationLoop(SubnetScoringLoop):
     def output_dir(self) -> Path:
         return Path(self.runner.work_dir) / 'population'
 
-    def merge(self, settings: dict, records: List[dict], index: int,
-              count: int) -> Optional[dict]:
+    def merge(self,
+              settings: dict,
+              records: List[dict],
+              index: int,
+              count: int,
+              group: Optional[dist.ProcessGroup] = None) -> Optional[dict]:
         """Merge all shards and write the outputs (main process): gathered
-        from the processes under torchrun, read from the shard files for
-        independent workers (once all are done). Returns the summary, or
-        None while shards are missing."""
-        _, world_size = get_dist_info()
+        from the processes under torchrun (over ``group``), read from the
+        shard files for independent workers (once all are done). Returns
+        the summary, or None while shards are missing."""
         summary = None
-        if world_size > 1:
-            parts = all_gather_object(records)
+        if get_world_size() > 1:
+            parts = all_gather_object(records, group)
             if is_main_process():
                 summary = self._write(
                     settings, combine_records(parts, settings['total']))
             shared = [summary]
-            broadcast_object_list(shared)
+            broadcast_object_list(shared, group=group)
             return shared[0]
         if count == 1:
             return self._write(settings, records)
