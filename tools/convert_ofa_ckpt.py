@@ -7,10 +7,12 @@ Sources (detected from their keys):
   dict or ``{'state_dict': ...}``), width 1.0 or 1.2 (detected);
 * an official static full network, e.g. the teacher ``ofa_D4_E6_K7``: it
   becomes a supernet with identity kernel transforms;
-* an official specialised subnet from the model zoo: its folder
-  (``net.config``, ``init``, ``run.config``) or weights with
-  ``--net-config``; it becomes a static mmofa subnet (checkpoint, subnet
-  YAML, config);
+* an official specialised subnet from the model zoo, MobileNetV3 (e.g.
+  ``note8_lat@22ms_top1@70.4_finetune@25``) or ResNet50D (e.g.
+  ``resnet50D_MAC@4.1B_top1@79.8``, a subnet of the ofa_resnet50 space):
+  its folder (``net.config``, ``init``, ``run.config``) or weights with
+  ``--net-config`` (and ``--run-config``); it becomes a static mmofa subnet
+  (checkpoint, subnet YAML with the resolution of ``run.config``, config);
 * an MMRazor OFA checkpoint (``architecture.`` keys);
 * an official OFA ResNet50 supernet, ``ofa_resnet50_d0-1-2_e0.2-0.25-0.35_
   w0.65-0.8-1.0`` (``input_stem.`` keys, raw or ``{'state_dict': ...}``),
@@ -26,6 +28,8 @@ filled with the right shape.
         ofa_resnet50_d0-1-2_e0.2-0.25-0.35_w0.65-0.8-1.0 ofa_resnet50.pth
     python tools/convert_ofa_ckpt.py \
         ofa_specialized/note8_lat@22ms_top1@70.4_finetune@25 lat22.pth
+    python tools/convert_ofa_ckpt.py \
+        ofa_specialized/resnet50D_MAC@4.1B_top1@79.8 resnet50D_4.1B.pth
 """
 import argparse
 import sys

@@ -5,6 +5,7 @@ Every conversion checks before writing: each source key is used, each target
 key is filled, shapes match. It reports the keys by name and writes nothing
 on failure; output files are written atomically.
 """
+import json
 from pathlib import Path
 from typing import Callable, Dict, Mapping, Optional, Tuple, Union
 
@@ -155,9 +156,9 @@ def convert_resnet_supernet(state_dict: Mapping, model,
 
 
 def subnet_from_net_config(net_config: Mapping,
-                           source: str) -> Tuple[dict, float, int]:
-    """mmofa subnet mapping, width and number of classes of an official
-    specialised MobileNetV3 ``net.config``."""
+                           source: str) -> Tuple[dict, float]:
+    """mmofa subnet mapping and width of an official specialised
+    MobileNetV3 ``net.config``."""
     from mmofa.models.architectures.static.mobilenet_v3 import \
         MobileNetV3Layout
     from mmofa.structures import expanded_width
@@ -204,7 +205,180 @@ def subnet_from_net_config(net_config: Mapping,
         depth=[len(k) for k in kernel_size],
         kernel_size=kernel_size,
         expand_ratio=expand_ratio)
-    return subnet, width, net_config['classifier']['out_features']
+    return subnet, width
+
+
+# The fixed settings of the layers of the OFA ResNet50 space as the official
+# ``ConvLayer`` / ``ResNetBottleneckBlock`` configs write them; the keys in
+# ``_OPTIONAL`` may be absent (``get_active_net_config`` leaves them out).
+_RESNET_CONV = dict(
+    name='ConvLayer',
+    kernel_size=3,
+    use_bn=True,
+    act_func='relu',
+    dilation=1,
+    groups=1,
+    bias=False,
+    use_se=False,
+    ops_order='weight_bn_act')
+_RESNET_BOTTLENECK = dict(
+    name='ResNetBottleneckBlock',
+    kernel_size=3,
+    act_func='relu',
+    groups=1,
+    downsample_mode='avgpool_conv')
+_OPTIONAL = {'dilation', 'groups', 'bias', 'use_se', 'ops_order'}
+
+
+def _check_layer(layer, what: str, source: str, **expected) -> None:
+    """Every ``expected`` setting of the official layer config ``layer``."""
+    if not isinstance(layer, Mapping):
+        raise ConversionError(f'{source}: {what} = {layer!r} is not a layer '
+                              'config')
+    for key, value in expected.items():
+        found = layer.get(key, value if key in _OPTIONAL else None)
+        if found != value:
+            raise ConversionError(
+                f'{source}: {what} has {key} = {found!r}; expected '
+                f'{value!r} (OFA ResNet space)')
+
+
+def _out_channels(layer: Mapping, what: str, source: str) -> int:
+    """``layer['out_channels']``, a positive integer."""
+    value = layer.get('out_channels')
+    if not isinstance(value, int) or value < 1:
+        raise ConversionError(f'{source}: {what} has out_channels = '
+                              f'{value!r}; expected a positive integer')
+    return value
+
+
+def _candidate_of(value, candidates, width_of, what: str, label: str,
+                  source: str):
+    """The first of ``candidates`` whose ``width_of`` is ``value``."""
+    for candidate in candidates:
+        if width_of(candidate) == value:
+            return candidate
+    allowed = ', '.join(f'{width_of(c)} ({label} {c})' for c in candidates)
+    raise ConversionError(f'{source}: {what} = {value!r} does not fit the '
+                          f'OFA ResNet space; allowed: {allowed}')
+
+
+def resnet_subnet_from_net_config(net_config: Mapping, space,
+                                  source: str) -> dict:
+    """mmofa subnet mapping of an official specialised ``ResNets``
+    ``net.config`` (``OFAResNets.get_active_subnet().config``).
+
+    The stem's widths give its width multipliers, its residual conv its
+    depth; the blocks (a stage starts at each block with a downsample
+    shortcut) give the stage depths, each stage's output width its width
+    multiplier and each block's middle width its expand ratio. Where several
+    multipliers give one width (the stem's first conv: 24 channels for 0.65
+    and 0.8) the smallest is taken; the network is the same.
+
+    Args:
+        net_config (Mapping): The ``net.config``.
+        space (ResNetSearchSpace): The supernet's space it must fit.
+        source (str): Its name, for errors.
+    """
+    from mmofa.structures.resnet_subnet import bottleneck_width
+    if net_config.get('name') != 'ResNets':
+        raise ConversionError(f'{source}: name {net_config.get("name")!r} is '
+                              "not 'ResNets'")
+    stem = net_config.get('input_stem')
+    if not isinstance(stem, list) or len(stem) not in (2, 3):
+        got = f'{len(stem)} layers' if isinstance(stem, list) else repr(stem)
+        raise ConversionError(
+            f'{source}: input_stem must list 2 or 3 layers (conv, optional '
+            f'residual conv, conv), got {got}')
+    _check_layer(
+        stem[0],
+        'input_stem[0]',
+        source,
+        in_channels=3,
+        stride=2,
+        **_RESNET_CONV)
+    mid = _out_channels(stem[0], 'input_stem[0]', source)
+    width_mult = [
+        _candidate_of(mid, space.width_mults, space.stem_mid_channels,
+                      'input_stem[0] out_channels', 'width multiplier', source)
+    ]
+    if len(stem) == 3:
+        _check_layer(stem[1], 'input_stem[1]', source, name='ResidualBlock')
+        _check_layer(
+            stem[1].get('shortcut'),
+            'input_stem[1].shortcut',
+            source,
+            name='IdentityLayer')
+        _check_layer(
+            stem[1].get('conv'),
+            'input_stem[1].conv',
+            source,
+            in_channels=mid,
+            out_channels=mid,
+            stride=1,
+            **_RESNET_CONV)
+    what = f'input_stem[{len(stem) - 1}]'
+    _check_layer(
+        stem[-1], what, source, in_channels=mid, stride=1, **_RESNET_CONV)
+    in_channels = _out_channels(stem[-1], what, source)
+    width_mult.append(
+        _candidate_of(in_channels, space.width_mults, space.stem_out_channels,
+                      f'{what} out_channels', 'width multiplier', source))
+
+    stages = []  # (index, config) of the blocks of each stage
+    for index, block in enumerate(net_config.get('blocks') or []):
+        _check_layer(
+            block, f'blocks[{index}]', source, in_channels=in_channels)
+        out_channels = _out_channels(block, f'blocks[{index}]', source)
+        if block.get('stride') != 1 or in_channels != out_channels:
+            if len(stages) == space.num_stages:
+                raise ConversionError(
+                    f'{source}: blocks[{index}] (a downsample shortcut) '
+                    f'starts stage {len(stages) + 1}; the OFA ResNet space '
+                    f'has {space.num_stages} stages')
+            stages.append([])
+        elif not stages:
+            raise ConversionError(
+                f'{source}: blocks[{index}] has no downsample shortcut '
+                '(stride 1, as many input as output channels); the first '
+                'block of the OFA ResNet space has one')
+        s, b = len(stages) - 1, len(stages[-1])
+        _check_layer(
+            block,
+            f'blocks[{index}] (stage {s + 1}, block {b})',
+            source,
+            stride=space.stage_strides[s] if b == 0 else 1,
+            **_RESNET_BOTTLENECK)
+        stages[-1].append((index, block))
+        in_channels = out_channels
+    if len(stages) != space.num_stages:
+        raise ConversionError(
+            f'{source}: the blocks form {len(stages)} stages (one per '
+            'downsample shortcut); the OFA ResNet space has '
+            f'{space.num_stages}')
+
+    depth = [max(space.depths) if len(stem) == 3 else min(space.depths)]
+    expand_ratio = []
+    for s, blocks in enumerate(stages):
+        base, out_channels = space.base_depths[s], blocks[0][1]['out_channels']
+        depth.append(
+            _candidate_of(
+                len(blocks), space.depths, lambda d: base + d,
+                f'the number of blocks of stage {s + 1}', 'depth', source))
+        width_mult.append(
+            _candidate_of(out_channels, space.width_mults,
+                          lambda w: space.stage_out_channels(s, w),
+                          f'the out_channels of stage {s + 1}',
+                          'width multiplier', source))
+        expand_ratio.append([
+            _candidate_of(
+                block.get('mid_channels'), space.expand_ratios,
+                lambda e: bottleneck_width(out_channels, e),
+                f'blocks[{index}] (stage {s + 1}, block {b}) mid_channels '
+                f'(for {out_channels} output channels)', 'expand ratio',
+                source) for b, (index, block) in enumerate(blocks)
+        ])
+    return dict(depth=depth, expand_ratio=expand_ratio, width_mult=width_mult)
 
 
 def convert_ofa_checkpoint(src: PathLike,
@@ -219,15 +393,17 @@ def convert_ofa_checkpoint(src: PathLike,
 
     Args:
         src: An official or MMRazor checkpoint, a model-zoo folder of a
-            specialised subnet (``net.config``, ``init``, ``run.config``),
-            or a subnet YAML/JSON (MMRazor or official arch dict).
+            specialised MobileNetV3 or ResNet subnet (``net.config``,
+            ``init``, ``run.config``), or a subnet YAML/JSON (MMRazor or
+            official arch dict).
         dst: The file to write (``.pth``; ``.yaml`` for a subnet file).
         config_for_width: The supernet config of a width multiplier.
         width: Expected width; detected from shapes when None.
         net_config, run_config: ``net.config`` / ``run.config`` of a
             specialised subnet given as a weights file.
         resnet_config: The OFA ResNet50 supernet config, for official
-            ``OFAResNets`` checkpoints and ResNet arch dicts.
+            ``OFAResNets`` checkpoints, specialised ``ResNets`` subnets and
+            ResNet arch dicts.
         arch: The expected source architecture, ``'ofa_mbv3'`` or
             ``'ofa_resnet50'``; ``'auto'`` (default) accepts either.
 
@@ -255,12 +431,20 @@ def convert_ofa_checkpoint(src: PathLike,
         raise ConversionError(
             f'{src} is an {ARCH_OF_KIND[kind]} checkpoint ({kind}), not '
             f'{arch}; nothing was written')
-    if kind == 'official_resnet':
-        return _convert_resnet(state_dict, src, dst, width, net_config,
-                               resnet_config)
+    if kind == 'official_resnet' and width is not None:
+        raise ConversionError(
+            f'{src} is an OFA ResNet checkpoint: the width (--width '
+            f'{width}) applies to OFA MobileNetV3 only (the ResNet supernet '
+            'holds all its widths); nothing was written')
     if net_config is not None:
-        return _convert_specialised(state_dict, src, dst, Path(net_config),
-                                    run_config, config_for_width)
+        return _convert_specialised(state_dict, kind, src, dst,
+                                    Path(net_config), run_config,
+                                    config_for_width, resnet_config)
+    if kind == 'official_resnet':
+        model = _resnet_model(resnet_config, f'{src} is an OFA ResNet '
+                              'checkpoint')
+        converted = convert_resnet_supernet(state_dict, model, str(src))
+        return _save_supernet(converted, src, dst, kind, None)
     first_key = ('architecture.backbone.first_conv.conv.weight'
                  if kind == 'mmrazor_mbv3' else 'first_conv.conv.weight')
     if first_key not in state_dict:
@@ -282,67 +466,111 @@ def _save_supernet(state_dict, src: Path, dst: Path, kind: str,
     return dict(kind=kind, width=width, paths=dict(checkpoint=dst))
 
 
-def _convert_resnet(state_dict, src: Path, dst: Path, width, net_config,
-                    resnet_config) -> dict:
-    if width is not None:
-        raise ConversionError(
-            f'{src} is an OFA ResNet checkpoint: the width (--width '
-            f'{width}) applies to OFA MobileNetV3 only (the ResNet supernet '
-            'holds all its widths); nothing was written')
-    if net_config is not None:
-        raise ConversionError(
-            f'{src}: specialised OFA ResNet subnets (net.config) are not '
-            'supported, only the official OFAResNets supernet '
-            '(ofa_resnet50); nothing was written')
+def _resnet_model(resnet_config, what: str, num_classes: Optional[int] = None):
+    """The OFA ResNet supernet of ``resnet_config``, needed by ``what``."""
     if resnet_config is None:
-        raise ConversionError(f'{src} is an OFA ResNet checkpoint: give the '
-                              'OFA ResNet supernet config; nothing was '
-                              'written')
-    model = init_model(resnet_config)
-    converted = convert_resnet_supernet(state_dict, model, str(src))
-    return _save_supernet(converted, src, dst, 'official_resnet', None)
+        raise ConversionError(f'{what}: give the OFA ResNet supernet config; '
+                              'nothing was written')
+    return init_model(resnet_config, cfg_options=_classes_options(num_classes))
 
 
-def _convert_specialised(state_dict, src: Path, dst: Path, net_config: Path,
-                         run_config, config_for_width) -> dict:
-    import json
+def _classes_options(num_classes: Optional[int]) -> Optional[dict]:
+    """cfg_options giving a supernet config ``num_classes`` classes."""
+    if num_classes is None:
+        return None
+    return {
+        f'model.architecture.{part}.num_classes': num_classes
+        for part in ('head', 'data_preprocessor')
+    }
 
-    from mmofa.registry import MODELS
-    from mmofa.utils.official_checkpoint import official_mbv3_key
+
+def _read_json(path: PathLike, what: str) -> Mapping:
     try:
-        net = json.loads(net_config.read_text())
+        data = json.loads(Path(path).read_text())
     except (OSError, ValueError) as error:
-        raise ConversionError(f'{net_config}: not a readable net.config '
-                              f'({error}); nothing was written') from None
-    subnet, width, num_classes = subnet_from_net_config(net, str(net_config))
-    if run_config is not None:
-        subnet['resolution'] = json.loads(
-            Path(run_config).read_text())['image_size']
-    model = init_model(
-        config_for_width(width),
-        cfg_options={'model.architecture.head.num_classes': num_classes})
+        raise ConversionError(f'{path}: not a readable {what} ({error}); '
+                              'nothing was written') from None
+    if not isinstance(data, Mapping):
+        raise ConversionError(f'{path}: a {what} is a JSON object, got '
+                              f'{type(data).__name__}; nothing was written')
+    return data
+
+
+# net.config ``name`` -> the kind of weights it describes.
+_KIND_OF_NET = dict(MobileNetV3='official_mbv3', ResNets='official_resnet')
+
+
+def _convert_specialised(state_dict, kind: str, src: Path, dst: Path,
+                         net_config: Path, run_config, config_for_width,
+                         resnet_config) -> dict:
+    """An official specialised subnet (``MobileNetV3`` or ``ResNets``
+    net.config and its weights) as a static mmofa subnet."""
+    from mmofa.registry import MODELS
+    net, source = _read_json(net_config, 'net.config'), str(net_config)
+    name = net.get('name')
+    if _KIND_OF_NET.get(name) != kind:
+        allowed = ', '.join(f'{n!r} ({k} weights)'
+                            for n, k in _KIND_OF_NET.items())
+        raise ConversionError(
+            f'{source}: name {name!r} does not describe the {kind} weights '
+            f'of {src}; allowed: {allowed}; nothing was written')
+    classifier = net.get('classifier')
+    num_classes = classifier.get('out_features') if isinstance(
+        classifier, Mapping) else None
+    if not isinstance(num_classes, int) or num_classes < 1:
+        raise ConversionError(
+            f'{source}: classifier.out_features = {num_classes!r} must be a '
+            'positive integer; nothing was written')
+    if kind == 'official_resnet':
+        model = _resnet_model(resnet_config, f'{source} is an OFA ResNet '
+                              'subnet', num_classes)
     try:
-        model.set_subnet(subnet, source=str(net_config))
+        if kind == 'official_resnet':
+            width, subnet = None, resnet_subnet_from_net_config(
+                net, model.backbone.search_space, source)
+        else:
+            subnet, width = subnet_from_net_config(net, source)
+    except (KeyError, TypeError) as error:
+        raise ConversionError(
+            f'{source}: not a net.config of the official {name} layout '
+            f'(missing or mistyped {error}); nothing was written') from None
+    except ConversionError as error:
+        raise ConversionError(f'{error}; nothing was written') from None
+    if width is not None:
+        model = init_model(
+            config_for_width(width), cfg_options=_classes_options(num_classes))
+    if run_config is not None:
+        run = _read_json(run_config, 'run.config')
+        if 'image_size' not in run:
+            raise ConversionError(f'{run_config}: no image_size; nothing was '
+                                  'written')
+        subnet['resolution'] = run['image_size']
+    try:
+        model.set_subnet(subnet, source=source)
     except SubnetError as error:
         raise ConversionError(f'{error}; nothing was written') from None
-    static = MODELS.build(model.export_subnet_config())
+    static_cfg = model.export_subnet_config()
     try:
-        converted = {
-            official_mbv3_key(k, subnet['depth']): v
-            for k, v in state_dict.items()
-        }
+        if width is None:
+            backbone = static_cfg['backbone']
+            converted = convert_official_resnet(
+                state_dict, [len(mid) for mid in backbone['mid_channels']],
+                backbone['stem_residual'])
+        else:
+            converted = convert_official_mbv3(state_dict, subnet['depth'])
     except KeyError as error:
         raise ConversionError(f'{src}: {error.args[0]}; nothing was '
                               'written') from None
-    check_complete(converted, static.state_dict(), str(src))
+    check_complete(converted, MODELS.build(static_cfg).state_dict(), str(src))
+    kind = 'official_subnet' if width is not None else 'official_resnet_subnet'
     paths = write_static_subnet(
         converted,
         model.dump_subnet(fmt='mmofa'),
-        model.export_subnet_config(),
+        static_cfg,
         dst,
         model.cfg,
-        meta=dict(converted_from=str(src), source_format='official_subnet'))
-    return dict(kind='official_subnet', width=width, paths=paths)
+        meta=dict(converted_from=str(src), source_format=kind))
+    return dict(kind=kind, width=width, paths=paths)
 
 
 def _convert_subnet_file(src: Path, dst: Path, config_for_width,
@@ -352,10 +580,7 @@ def _convert_subnet_file(src: Path, dst: Path, config_for_width,
     data = read_subnet_file(src)
     if arch == 'ofa_resnet50' or (arch == 'auto' and isinstance(data, Mapping)
                                   and 'w' in data and 'ks' not in data):
-        if resnet_config is None:
-            raise ConversionError(f'{src} is an OFA ResNet subnet: give the '
-                                  'OFA ResNet supernet config')
-        model = init_model(resnet_config)
+        model = _resnet_model(resnet_config, f'{src} is an OFA ResNet subnet')
         subnet = model.backbone.parse_subnet(data, str(src))
         path = write_subnet_file(model.backbone.dump_subnet(subnet), dst)
         return dict(kind='resnet_subnet', width=None, paths=dict(subnet=path))

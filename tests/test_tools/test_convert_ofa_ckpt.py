@@ -299,6 +299,110 @@ def test_resnet_arch_dict_file(tmp_path):
         resolution=128)
 
 
+def specialised_resnet(tmp_path, stem_depth=0, seed=12):
+    """A model-zoo folder (as resnet50D_MAC@4.1B_top1@79.8) of a subnet of
+    the official OFAResNets (10 classes): the stem's residual conv skipped
+    (``stem_depth`` 0) or run (2), mixed depths, expand ratios and widths;
+    and the official static subnet."""
+    official = official_resnet(n_classes=10, seed=seed)
+    e = [
+        0.2, 0.35, 0.25, 0.35, 0.25, 0.2, 0.35, 0.35, 0.35, 0.2, 0.25, 0.2,
+        0.35, 0.2, 0.2, 0.25, 0.35, 0.25
+    ]
+    official.set_active_subnet(
+        d=[stem_depth, 2, 0, 1, 2], e=e, w=[2, 0, 1, 0, 2, 1])
+    static = official.get_active_subnet(preserve_weight=True).eval()
+    zoo = tmp_path / 'resnet50D_MAC@4.1B_top1@79.8'
+    zoo.mkdir()
+    (zoo / 'net.config').write_text(json.dumps(static.config))
+    (zoo / 'run.config').write_text(json.dumps({'image_size': 160}))
+    torch.save({'state_dict': static.state_dict()}, zoo / 'init')
+    return zoo, static
+
+
+@pytest.mark.parametrize('stem_depth', [0, 2])
+def test_official_specialised_resnet_subnet(tmp_path, stem_depth):
+    zoo, static = specialised_resnet(tmp_path, stem_depth)
+    # The stem: conv, (residual conv,) conv.
+    assert len(static.config['input_stem']) == 2 + stem_depth // 2
+    result = convert(zoo, tmp_path / 'resnet50D.pth')
+    assert result['kind'] == 'official_resnet_subnet'
+    assert read_subnet_file(result['paths']['subnet']) == dict(
+        depth=[stem_depth, 2, 0, 1, 2],
+        expand_ratio=[[0.2, 0.35, 0.25, 0.35], [0.25, 0.2],
+                      [0.35, 0.2, 0.25, 0.2, 0.35], [0.2, 0.25, 0.35, 0.25]],
+        width_mult=[1.0, 0.65, 0.8, 0.65, 1.0, 0.8],
+        resolution=160)
+    model = init_model(result['paths']['config'],
+                       result['paths']['checkpoint'])
+    x = torch.randn(2, 3, 160, 160)
+    with torch.no_grad():
+        official, converted = static(x), model(x)
+    assert converted.shape == (2, 10)
+    assert (converted - official).abs().max() <= 1e-5
+    if stem_depth:
+        return
+
+    # The same from weights with --net-config / --run-config, by the tool.
+    out = run_tool('tools/convert_ofa_ckpt.py', zoo / 'init',
+                   tmp_path / 'tool.pth', '--net-config', zoo / 'net.config',
+                   '--run-config', zoo / 'run.config')
+    assert '(official_resnet_subnet)' in out.stdout
+    assert torch.equal(
+        torch.load(
+            tmp_path /
+            'tool.pth')['state_dict']['backbone.layer3.4.conv2.conv.weight'],
+        torch.load(result['paths']['checkpoint'])['state_dict']
+        ['backbone.layer3.4.conv2.conv.weight'])
+
+
+def test_specialised_resnet_subnet_refusals(tmp_path):
+    zoo, static = specialised_resnet(tmp_path)
+    net = static.config
+    out = tmp_path / 'out'
+    out.mkdir()
+
+    def refused(config, pattern, **kwargs):
+        (zoo / 'net.config').write_text(json.dumps(config))
+        with pytest.raises(ConversionError, match=pattern):
+            convert(zoo, out / 'bad.pth', **kwargs)
+        assert list(out.iterdir()) == []
+
+    # Stage 1, block 1 (blocks[1]): 208 output channels; the expand ratios
+    # give 40, 56 and 72 middle channels.
+    bad = json.loads(json.dumps(net))
+    assert bad['blocks'][1]['out_channels'] == 208
+    bad['blocks'][1]['mid_channels'] = 64
+    refused(
+        bad, r'blocks\[1\] \(stage 1, block 1\) mid_channels \(for 208 '
+        r'output channels\) = 64 does not fit the OFA ResNet space; '
+        r'allowed: 40 \(expand ratio 0.2\), 56 \(expand ratio 0.25\), '
+        r'72 \(expand ratio 0.35\); nothing was written')
+    bad = json.loads(json.dumps(net))
+    del bad['blocks'][5]  # stage 2 keeps one block
+    refused(
+        bad, r'the number of blocks of stage 2 = 1 does not fit the OFA '
+        r'ResNet space; allowed: 2 \(depth 0\), 3 \(depth 1\), 4 \(depth 2\)')
+    bad = json.loads(json.dumps(net))
+    bad['blocks'][0]['downsample_mode'] = 'conv'
+    refused(
+        bad, r"blocks\[0\] \(stage 1, block 0\) has downsample_mode = "
+        r"'conv'; expected 'avgpool_conv' \(OFA ResNet space\); nothing was")
+    bad = json.loads(json.dumps(net))
+    bad['input_stem'][0]['out_channels'] = 16
+    refused(
+        bad, r'input_stem\[0\] out_channels = 16 does not fit the OFA '
+        r'ResNet space; allowed: 24 \(width multiplier 0.65\), 24 \(width '
+        r'multiplier 0.8\), 32 \(width multiplier 1.0\)')
+    refused(
+        dict(net, name='MobileNetV3'), "name 'MobileNetV3' does not "
+        'describe the official_resnet weights')
+    refused(
+        net, r'the width \(--width 1.0\) applies to OFA MobileNetV3 '
+        'only',
+        width=1.0)
+
+
 def test_converted_checkpoints_with_the_test_tools(tmp_path):
     """tools/dist_test.sh evaluates a converted supernet with a subnet YAML
     and a converted specialised subnet on an ImageNet-format folder."""
