@@ -497,11 +497,13 @@ class OFA(BaseModel):
                                'config dict, not a built module')
         cfg = copy.deepcopy(self._architecture_cfg)
         cfg['backbone'] = self.backbone.export_config()
-        head = cfg.get('head')
-        if head is not None and 'in_channels' in head:
-            # The classifier of the active width (elastic last widths).
-            head['in_channels'] = self.backbone.active_out_channels
-            head.pop('elastic_in_channels', None)
+        # Parts after the backbone take its active width, as in
+        # export_subnet (the elastic classifier of the OFA ResNets).
+        for name, module in self.architecture.named_children():
+            if name != 'backbone' and name in cfg and hasattr(
+                    module, 'export_config'):
+                cfg[name] = module.export_config(
+                    cfg[name], self.backbone.active_out_channels)
         return cfg
 
     def export_subnet(self, subnet=None) -> nn.Module:

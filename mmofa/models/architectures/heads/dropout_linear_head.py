@@ -45,6 +45,14 @@ class DropoutLinearClsHead(OFAInitMixin, LinearClsHead):
         if elastic_in_channels:
             self.fc = ElasticLinear(in_channels, num_classes)
 
+    @staticmethod
+    def export_config(cfg: dict, in_channels: int) -> dict:
+        """The config of a static head of ``in_channels`` inputs, from
+        this head's config ``cfg``."""
+        cfg = dict(cfg, in_channels=in_channels)
+        cfg.pop('elastic_in_channels', None)
+        return cfg
+
     def export_state_dict(self, in_channels: int) -> dict:
         """Copies of the weights for a head of ``in_channels`` inputs
         (the first columns of the classifier)."""
