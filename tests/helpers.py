@@ -124,6 +124,14 @@ def make_imagenet_like(root,
     return root
 
 
+def free_port() -> str:
+    """A TCP port free on this machine now, for a torchrun master."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return str(sock.getsockname()[1])
+
+
 def run_tool(*args, env=None, check=True, timeout=600):
     """Run a script of the repository in a fresh interpreter."""
     import os

@@ -13,6 +13,7 @@ import argparse
 from mmengine.runner import Runner
 
 from mmofa.engine.cli import add_common_args, setup
+from mmofa.engine.dist import finish_distributed
 from mmofa.engine.static_checkpoint import use_static_model_if_exported
 
 
@@ -31,6 +32,7 @@ def main():
     cfg.load_from = args.checkpoint
     runner = Runner.from_cfg(cfg)
     runner.test()
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -8,6 +8,7 @@ import argparse
 from mmengine.runner import Runner
 
 from mmofa.engine.cli import add_common_args, setup
+from mmofa.engine.dist import finish_distributed
 
 
 def parse_args():
@@ -34,6 +35,7 @@ def main():
         cfg.load_from = args.resume
     runner = Runner.from_cfg(cfg)
     runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

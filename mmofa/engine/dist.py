@@ -66,3 +66,13 @@ def patient_group(timeout: float) -> dist.ProcessGroup:
     ``dist.destroy_process_group(group)``."""
     return dist.new_group(
         backend='gloo', timeout=datetime.timedelta(seconds=timeout))
+
+
+def finish_distributed() -> None:
+    """End a distributed run cleanly: wait for every process, then free the
+    process group before the interpreter exits (left to the exit, gloo's
+    threads may abort a process that has finished its work). No-op when not
+    distributed."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

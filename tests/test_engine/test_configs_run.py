@@ -1,6 +1,6 @@
 """The official configs, run for an epoch each on tiny data."""
 import torch
-from helpers import make_imagenet_like, run_tool
+from helpers import free_port, make_imagenet_like, run_tool
 
 from mmofa.apis import init_model, save_subnet
 from mmofa.utils.checkpoint import load_checkpoint_file
@@ -119,7 +119,7 @@ def test_subnet_test_config_with_supernet_and_exported_checkpoints(tmp_path):
         tmp_path / 't2',
         '--cfg-options',
         *options,
-        env={'PORT': '29911'})
+        env={'PORT': free_port()})
     log = out.stdout + out.stderr
     assert f'static_R140/accuracy/top1: {accuracy}' in log
 

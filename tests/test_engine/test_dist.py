@@ -2,11 +2,11 @@
 group's collective timeout (2 CPU processes, gloo, in this test)."""
 import datetime
 import os
-import socket
 import time
 
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from helpers import free_port
 
 from mmofa.engine.dist import patient_group
 
@@ -38,9 +38,7 @@ def _worker(rank, port, out_dir, patient):
 
 
 def run(tmp_path, patient):
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        port = str(sock.getsockname()[1])
+    port = free_port()
     mp.spawn(_worker, args=(port, str(tmp_path), patient), nprocs=2)
     return [(tmp_path / f'rank{r}.txt').read_text() for r in (0, 1)]
 

@@ -1,11 +1,10 @@
 """SupernetDistributedWrapper on 2 CPU processes (gloo), in this test."""
 import os
-import socket
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from helpers import make_batch, perturb_, tiny_supernet_cfg
+from helpers import free_port, make_batch, perturb_, tiny_supernet_cfg
 from mmengine.optim import OptimWrapper
 
 from mmofa.apis import init_model
@@ -80,9 +79,7 @@ def test_averaged_gradient_equals_the_single_process_gradient(tmp_path):
         optim,
         grad_sync=lambda: expected.update(gradients(model)))
 
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        port = str(sock.getsockname()[1])
+    port = free_port()
     mp.spawn(_worker, args=(port, str(tmp_path)), nprocs=2)
     results = [torch.load(tmp_path / f'rank{r}.pth') for r in (0, 1)]
     for rank in (0, 1):

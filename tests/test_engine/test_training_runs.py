@@ -1,21 +1,14 @@
 """Real training runs through tools/train.py, tools/dist_train.sh and
 tools/test.py on tiny data."""
-import socket
 
 import pytest
 import torch
-from helpers import make_imagenet_like, run_tool
+from helpers import free_port, make_imagenet_like, run_tool
 
 from mmofa.utils.checkpoint import load_checkpoint_file
 
 TINY = 'tests/configs/tiny_ps.py'
 TINY_DIST = 'tests/configs/tiny_dist.py'
-
-
-def free_port() -> str:
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return str(sock.getsockname()[1])
 
 
 def weights(path):

@@ -6,7 +6,7 @@ import pytest
 import torch
 import yaml
 from helpers import (CONFIGS, REFERENCE, RESNET50_CONFIG,
-                     carry_official_weights, make_imagenet_like,
+                     carry_official_weights, free_port, make_imagenet_like,
                      official_resnet, official_supernet, run_tool)
 
 from mmofa.apis import init_model
@@ -426,11 +426,11 @@ def test_converted_checkpoints_with_the_test_tools(tmp_path):
             f'{key}.num_workers=0', f'{key}.persistent_workers=False'
         ]
     config = 'configs/ofa/ofa_mbv3_subnet_8xb256_in1k.py'
-    for ckpt, extra, name, port in (
+    for ckpt, extra, name in (
         ('supernet.pth',
          ['model.subnet=configs/subnets/mmrazor_note8_lat31.yaml'
-          ], 'current_R152', '29921'),
-        ('static.pth', [], 'static_R224', '29922'),
+          ], 'current_R152'),
+        ('static.pth', [], 'static_R224'),
     ):
         out = run_tool(
             'bash',
@@ -443,5 +443,5 @@ def test_converted_checkpoints_with_the_test_tools(tmp_path):
             '--cfg-options',
             *options,
             *extra,
-            env={'PORT': port})
+            env={'PORT': free_port()})
         assert f'{name}/accuracy/top1' in out.stdout + out.stderr

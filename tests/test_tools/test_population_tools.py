@@ -9,7 +9,7 @@ import random
 
 import pytest
 import torch
-from helpers import REPO, make_imagenet_like, perturb_, run_tool
+from helpers import REPO, free_port, make_imagenet_like, perturb_, run_tool
 
 from mmofa.apis import init_model
 from mmofa.engine.runner.population_results import kendall_tau, parse_shard
@@ -97,7 +97,7 @@ def test_split_over_two_processes_equals_one_process(setup, one_process):
         '2',
         '--work-dir',
         torchrun,
-        env=dict(setup[1], TOOL=EVAL.replace('tools/', ''), PORT='29641'))
+        env=dict(setup[1], TOOL=EVAL.replace('tools/', ''), PORT=free_port()))
     # Two independent workers; the second to finish merges.
     workers = root / 'workers'
     _, log = evaluate(setup, workers, '--shard', '0/2')

@@ -27,6 +27,7 @@ import argparse
 from mmengine.runner import Runner
 
 from mmofa.engine.cli import add_common_args, setup
+from mmofa.engine.dist import finish_distributed
 
 LOOP = 'mmofa.SubnetPopulationLoop'
 # Settings a population run takes over from another test loop.
@@ -140,6 +141,7 @@ def main():
     cfg.load_from = args.checkpoint
     runner = Runner.from_cfg(cfg)
     runner.test()
+    finish_distributed()
 
 
 if __name__ == '__main__':
