@@ -7,7 +7,8 @@ import torch
 from mmofa.apis import init_model
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE = REPO.parent / 'shared' / 'reference'
+# Dumps of the official OFA code and of MMRazor (origins in its README.md).
+REFERENCE = REPO / 'tests' / 'data' / 'reference'
 W10_CONFIG = REPO / 'configs/ofa/ofa_mbv3_w10_supernet.py'
 W12_CONFIG = REPO / 'configs/ofa/ofa_mbv3_w12_supernet.py'
 
