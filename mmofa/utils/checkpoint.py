@@ -1,9 +1,12 @@
 """Checkpoint files: loaded with ``weights_only=True``, written atomically."""
+import fnmatch
 import os
 import pickle
+import re
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Dict, List, Mapping, Union
+from typing import (Any, BinaryIO, Callable, Dict, List, Mapping, Sequence,
+                    Union)
 
 import numpy as np
 import torch
@@ -31,15 +34,10 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
         'HistoryBuffer statistics methods are allowed')
 
 
-def checkpoint_safe_globals() -> List[Any]:
-    """The non-tensor globals that MMEngine writes into checkpoints.
-
-    Message-hub history (``HistoryBuffer`` and, through a ``getattr``
-    restricted to it, its statistics methods) and the numpy arrays, scalars
-    and dtypes inside it. Only these are allowed besides torch's defaults;
-    ``weights_only`` is never turned off.
-    """
-    from mmengine.logging import HistoryBuffer
+def _numpy_globals() -> List[Any]:
+    """numpy's array, scalar and dtype globals under the names of numpy 2
+    (``numpy._core``) and numpy 1.x (``numpy.core``): a checkpoint pickled
+    under either names them by its own numpy's module path."""
     numpy_core = getattr(np, '_core', None) or np.core
     dtype_classes = {
         type(np.dtype(name))
@@ -47,14 +45,28 @@ def checkpoint_safe_globals() -> List[Any]:
                      'uint16', 'uint32', 'uint64', 'float16', 'float32',
                      'float64')
     }
+    entries = [np.ndarray, np.dtype]
+    entries += sorted(dtype_classes, key=lambda c: c.__name__)
+    for name in ('_reconstruct', 'scalar'):
+        function = getattr(numpy_core.multiarray, name)
+        for module in ('numpy._core.multiarray', 'numpy.core.multiarray'):
+            entries.append((function, f'{module}.{name}'))
+    return entries
+
+
+def checkpoint_safe_globals() -> List[Any]:
+    """The non-tensor globals that MMEngine writes into checkpoints.
+
+    Message-hub history (``HistoryBuffer`` and, through a ``getattr``
+    restricted to it, its statistics methods) and the numpy arrays, scalars
+    and dtypes inside it (as numpy 1.x and 2.x name them). Only these are
+    allowed besides torch's defaults; ``weights_only`` is never turned off.
+    """
+    from mmengine.logging import HistoryBuffer
     return [
         HistoryBuffer,
         (_history_buffer_getattr, 'builtins.getattr'),
-        numpy_core.multiarray._reconstruct,
-        numpy_core.multiarray.scalar,
-        np.ndarray,
-        np.dtype,
-        *sorted(dtype_classes, key=lambda c: c.__name__),
+        *_numpy_globals(),
     ]
 
 
@@ -79,23 +91,88 @@ class CheckpointError(RuntimeError):
     """A file that is not a usable checkpoint."""
 
 
+ZIP_MAGIC = b'PK\x03\x04'
+PICKLE_PROTOCOL_OPCODE = 0x80
+_REFUSED_GLOBAL = re.compile(r'Unsupported global: GLOBAL ([\w.]+)\.(\w+)')
+_UNPICKLER_ERROR = re.compile(r'WeightsUnpickler error:\s*(.*?)(?:\n\n|$)', re.S)
+CHECKPOINT_CONTENTS = ('mmofa loads only tensors, numpy arrays, plain Python '
+                       "values and MMEngine's message hub from a checkpoint "
+                       '(weights_only=True): other objects could run code '
+                       'when the file is unpickled')
+
+
+def _is_directory_error(path: Path) -> str:
+    latest = path / 'last_checkpoint'
+    hint = ''
+    if latest.is_file():
+        hint = f' (its last_checkpoint names {latest.read_text().strip()})'
+    else:
+        found = sorted(path.glob('*.pth'))
+        if found:
+            hint = f' (it holds {", ".join(p.name for p in found[:4])}'
+            hint += ', ...)' if len(found) > 4 else ')'
+    return (f'checkpoint {str(path)!r} is a directory, not a checkpoint '
+            f'file: give the .pth file in it{hint}')
+
+
+def _describe_load_error(path: Path, error: Exception) -> str:
+    """What went wrong with ``path``, in mmofa's words (never torch's
+    advice to turn ``weights_only`` off)."""
+    size = path.stat().st_size
+    with open(path, 'rb') as file:
+        head = file.read(8)
+    text = str(error)
+    refused = _REFUSED_GLOBAL.search(text)
+    if refused:
+        module, name = refused.groups()
+        return (f'{path} asks for {name!r} from {module!r}, which mmofa '
+                f'refuses to load: {CHECKPOINT_CONTENTS}. If you made the '
+                'file, save plain weights instead (torch.save(model.'
+                'state_dict(), path)) or publish it with '
+                'tools/publish_checkpoint.py')
+    if not head.startswith(ZIP_MAGIC) and (
+            not head or head[0] != PICKLE_PROTOCOL_OPCODE):
+        kind = 'text' if head.decode('utf-8', 'replace').isprintable() \
+            else 'data'
+        return (f'{path} is not a checkpoint: it is neither a zip archive '
+                f'(torch.save\'s format) nor a pickle; it starts with '
+                f'{head!r} ({kind}, {size} bytes)')
+    if head.startswith(ZIP_MAGIC) and 'central directory' in text:
+        return (f'{path} is a truncated or corrupt zip archive ({size} '
+                'bytes): it was not written completely; copy or download '
+                'it again')
+    unpickler = _UNPICKLER_ERROR.search(text)
+    reason = unpickler.group(1).strip() if unpickler else \
+        text.split('\n')[0]
+    return (f'{path} cannot be read as a checkpoint ({type(error).__name__}'
+            f': {reason}); {CHECKPOINT_CONTENTS}')
+
+
 def load_checkpoint_file(path: PathLike, map_location='cpu') -> Any:
     """``torch.load`` with ``weights_only=True`` and mmofa's allowlist.
 
     Raises:
-        CheckpointError: The file is missing, is not a torch checkpoint, or
-            holds objects outside the allowlist (which could run code).
+        CheckpointError: The file is missing, a directory, not a torch
+            checkpoint, truncated, or holds objects outside the allowlist
+            (which could run code); the message says which.
     """
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(_is_directory_error(path))
     if not path.is_file():
         raise CheckpointError(f'checkpoint {str(path)!r} does not exist')
+    if path.stat().st_size == 0:
+        raise CheckpointError(f'{path} is empty (0 bytes): not a checkpoint;'
+                              ' was it written or copied completely?')
     allow_checkpoint_globals()
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        if 'getattr(' in str(error) and 'HistoryBuffer' in str(error):
+            raise CheckpointError(f'{path}: {error}') from None
+        raise CheckpointError(_describe_load_error(path, error)) from None
     except Exception as error:  # torch raises many kinds for a bad file
-        raise CheckpointError(
-            f'cannot load {path} as a checkpoint with weights_only=True: '
-            f'{type(error).__name__}: {error}') from error
+        raise CheckpointError(_describe_load_error(path, error)) from None
 
 
 def state_dict_of(checkpoint: Any, source: str = 'checkpoint') -> Dict:
@@ -143,37 +220,137 @@ def state_dict_mismatch(source: Mapping,
     return lines
 
 
-def load_model_weights(model: nn.Module, path: PathLike) -> None:
-    """Load a checkpoint into ``model`` strictly, naming bad keys.
+def adapt_state_dict(model: nn.Module, state_dict: Mapping) -> Dict:
+    """``state_dict`` as ``model`` takes it: each submodule with an
+    ``adapt_loaded_state_dict(state_dict, prefix)`` method drops (after
+    checking) the entries of other layouts it accepts but does not hold,
+    e.g. MMRazor's channel masks.
 
     Raises:
-        CheckpointError: Missing, unexpected or mis-shaped keys.
+        CheckpointError: An adapter found such an entry wrong.
     """
-    state_dict = state_dict_of(load_checkpoint_file(path), str(path))
+    state_dict = dict(state_dict)
+    problems = []
+    for name, module in model.named_modules():
+        adapt = getattr(module, 'adapt_loaded_state_dict', None)
+        if adapt is not None:
+            problems += adapt(state_dict, f'{name}.' if name else '')
+    if problems:
+        raise CheckpointError('\n  '.join(['the checkpoint does not fit:'] +
+                                            problems))
+    return state_dict
+
+
+def _excluded(key: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns)
+
+
+def check_state_dict_fits(model: nn.Module,
+                          state_dict: Mapping,
+                          source: str,
+                          exclude: Sequence[str] = ()) -> Dict:
+    """The entries of ``state_dict`` to load into ``model``, checked
+    completely: every key of the model present with its shape, no key
+    left over.
+
+    Args:
+        model: The model to fill.
+        state_dict: The checkpoint's weights.
+        source (str): Where they came from (a path), for messages.
+        exclude (Sequence[str]): ``fnmatch`` patterns of model keys not
+            taken from the checkpoint (missing, of another shape or
+            present): the model keeps its own values there, e.g.
+            ``['architecture.head.fc.*']`` for a new head. A pattern that
+            matches no key of the model is an error (a typo).
+
+    Raises:
+        CheckpointError: Missing, unexpected or mis-shaped keys, named with
+            their shapes.
+    """
+    state_dict = adapt_state_dict(model, state_dict)
+    target = model.state_dict()
+    unused_patterns = [p for p in exclude
+                       if not any(fnmatch.fnmatchcase(k, p) for k in target)]
+    if unused_patterns:
+        raise CheckpointError(
+            f'exclude patterns {unused_patterns} match no key of '
+            f'{type(model).__name__} (keys look like '
+            f'{", ".join(list(target)[:3])})')
+    state_dict = {k: v for k, v in state_dict.items()
+                  if not _excluded(k, exclude)}
+    target = {k: v for k, v in target.items() if not _excluded(k, exclude)}
     problems = state_dict_mismatch(
-        state_dict, model.state_dict(), 'checkpoint', 'model', limit=8)
+        state_dict, target, 'checkpoint', 'model', limit=8)
     if problems:
         hint = ''
         if any(k.startswith(('blocks.', 'first_conv.')) for k in state_dict):
             hint = ('\nThis looks like an official Once-for-All checkpoint:'
                     ' convert it with tools/convert_ofa_ckpt.py first.')
+        elif any('head' in p for p in problems):
+            hint = ('\nFor a new classifier head (another number of '
+                    "classes), exclude it: load_from_exclude = ['*head.fc.*']"
+                    ' in the config (or init_model(..., exclude=...)).')
         raise CheckpointError('\n'.join(
-            [f'{path} does not fit {type(model).__name__}:'] + problems) +
+            [f'{source} does not fit {type(model).__name__}:'] + problems) +
                               hint)
-    model.load_state_dict(state_dict, strict=True)
+    return state_dict
+
+
+def load_state_dict_checked(model: nn.Module,
+                            state_dict: Mapping,
+                            source: str,
+                            exclude: Sequence[str] = ()) -> None:
+    """Load ``state_dict`` into ``model`` after
+    :func:`check_state_dict_fits` (nothing is loaded if it does not fit)."""
+    state_dict = check_state_dict_fits(model, state_dict, source, exclude)
+    model.load_state_dict(state_dict, strict=not exclude)
+
+
+def load_model_weights(model: nn.Module,
+                       path: PathLike,
+                       exclude: Sequence[str] = ()) -> None:
+    """Load a checkpoint file into ``model`` strictly, naming bad keys.
+
+    Args:
+        exclude: Keys the model keeps (see :func:`check_state_dict_fits`).
+
+    Raises:
+        CheckpointError: Not a checkpoint, or missing, unexpected or
+            mis-shaped keys.
+    """
+    state_dict = state_dict_of(load_checkpoint_file(path), str(path))
+    load_state_dict_checked(model, state_dict, str(path), exclude)
+
+
+def _umask() -> int:
+    """This process's umask (read without changing it where Linux tells
+    it, else set and restored at once)."""
+    try:
+        with open('/proc/self/status') as status:
+            for line in status:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> None:
     """Write a file through a temporary file renamed over ``path``.
 
     A crash or kill while writing leaves any earlier file at ``path``
-    intact; no partial file is ever left under that name.
+    intact; no partial file is ever left under that name. The file gets
+    the mode a plain ``open`` would give it (``0o666`` less the umask),
+    not the temporary file's private ``0o600``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(
         prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
+        os.fchmod(handle, 0o666 & ~_umask())
         with os.fdopen(handle, 'wb') as file:
             write(file)
             file.flush()

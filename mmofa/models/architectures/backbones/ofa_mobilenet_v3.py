@@ -8,7 +8,7 @@ The state dict follows MMRazor's OFA layout.
 """
 import math
 from functools import partial
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -360,19 +360,31 @@ class OFAMobileNetV3(OFAInitMixin, BaseModule):
                 block.reorganize_channels(expand_ratio_stage)
 
     # ------------------------------------------------- MMRazor checkpoints
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
-                              missing_keys, unexpected_keys, error_msgs):
-        # MMRazor checkpoints carry all-ones masks of the fixed first and
-        # last widths; check their length and drop them.
+    def adapt_loaded_state_dict(self, state_dict: dict,
+                                prefix: str) -> List[str]:
+        """Check and drop MMRazor's channel masks of the fixed first and
+        last widths (all ones of that width); return what is wrong."""
+        problems = []
         for name, width in (('first_mutable_channels.mask',
                              self.layout.first_channels),
                             ('last_mutable_channels.mask',
                              self.layout.last_channels)):
             mask = state_dict.pop(prefix + name, None)
-            if mask is not None and mask.numel() != width:
-                error_msgs.append(
+            if mask is None:
+                continue
+            if mask.numel() != width:
+                problems.append(
                     f'{prefix}{name} has {mask.numel()} channels, this '
                     f'supernet has {width} (another width_mult?)')
+            elif not bool((mask == 1).all()):
+                problems.append(
+                    f'{prefix}{name} masks out {int((mask != 1).sum())} of '
+                    f'{width} channels; the fixed widths take all ones')
+        return problems
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                              missing_keys, unexpected_keys, error_msgs):
+        error_msgs.extend(self.adapt_loaded_state_dict(state_dict, prefix))
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
                                       strict, missing_keys, unexpected_keys,
                                       error_msgs)
