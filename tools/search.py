@@ -15,10 +15,9 @@ interrupted search from its saved state.
 """
 import argparse
 
-from mmengine.runner import Runner
-
-from mmofa.engine.cli import add_common_args, setup
+from mmofa.engine.cli import add_common_args, build_runner, setup
 from mmofa.engine.dist import finish_distributed
+from mmofa.engine.work_dir_lock import hold_work_dir
 
 
 def parse_args():
@@ -39,8 +38,9 @@ def main():
             f'{args.config}: test_cfg.type is {loop!r}; a search config '
             'sets test_cfg = dict(type="mmofa.EvolutionSearchLoop", ...)')
     cfg.load_from = args.checkpoint
-    runner = Runner.from_cfg(cfg)
-    runner.test()
+    runner = build_runner(cfg)
+    with hold_work_dir(runner.work_dir, 'search'):
+        runner.test()
     finish_distributed()
 
 

@@ -5,9 +5,7 @@
 """
 import argparse
 
-from mmengine.runner import Runner
-
-from mmofa.engine.cli import add_common_args, setup
+from mmofa.engine.cli import add_common_args, build_runner, setup
 from mmofa.engine.dist import finish_distributed
 
 
@@ -19,7 +17,8 @@ def parse_args():
         nargs='?',
         const='auto',
         help='resume from this checkpoint, or with no value from the latest '
-        'checkpoint in the work dir')
+        "checkpoint in the work dir (if there is none: start from the "
+        "config's load_from)")
     add_common_args(parser)
     return parser.parse_args()
 
@@ -27,13 +26,11 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = setup(args)
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
-    runner = Runner.from_cfg(cfg)
+    # The config's load_from stays: it is what the run started from, and
+    # the runner checks it against the resumed checkpoint's record.
+    if args.resume is not None:
+        cfg.resume = True if args.resume == 'auto' else args.resume
+    runner = build_runner(cfg)
     runner.train()
     finish_distributed()
 

@@ -3,7 +3,7 @@ import copy
 import logging
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict, Optional, Sequence, Union
 
 import torch.nn as nn
 from mmengine.config import Config
@@ -43,7 +43,8 @@ def _quiet_logger():
 def init_model(config: ConfigLike,
                checkpoint: Optional[Union[str, Path]] = None,
                device: str = 'cpu',
-               cfg_options: Optional[dict] = None) -> nn.Module:
+               cfg_options: Optional[dict] = None,
+               exclude: Sequence[str] = ()) -> nn.Module:
     """Build a model from a config, load weights, return it in eval mode.
 
     Args:
@@ -53,6 +54,10 @@ def init_model(config: ConfigLike,
             None, the model keeps its initialisation (Once-for-All's).
         device (str): Device to move the model to. Defaults to 'cpu'.
         cfg_options (dict, optional): Overrides merged into the config.
+        exclude (Sequence[str]): ``fnmatch`` patterns of weights the model
+            keeps instead of taking them from the checkpoint (e.g.
+            ``['architecture.head.fc.*']`` for a head of other classes);
+            every other key must fit.
 
     Returns:
         nn.Module: The model in eval mode, its config as ``model.cfg``.
@@ -60,7 +65,9 @@ def init_model(config: ConfigLike,
     from mmofa.registry import MODELS
     from mmofa.utils import register_all_modules
     from mmofa.utils.checkpoint import load_model_weights
+    from mmofa.utils.device import check_device
 
+    device = check_device(device, 'init_model(device=...)')
     cfg = _as_config(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -74,7 +81,7 @@ def init_model(config: ConfigLike,
         with _quiet_logger():
             model.init_weights()
     else:
-        load_model_weights(model, checkpoint)
+        load_model_weights(model, checkpoint, exclude)
     model.cfg = cfg
     return model.to(device).eval()
 
@@ -101,6 +108,8 @@ def save_subnet(model: nn.Module,
     Returns:
         dict: The paths written: ``checkpoint``, ``subnet``, ``config``.
     """
+    from mmofa.utils.paths import check_writable_file
+    check_writable_file(out_file, 'save_subnet out_file')
     if subnet is not None:
         model.set_subnet(subnet)
     return write_static_subnet(model.export_subnet().state_dict(),
@@ -124,9 +133,11 @@ def write_static_subnet(state_dict: dict,
         out_file: The checkpoint to write; the YAML and config go next to
             it (``<stem>.yaml``, ``<stem>_config.py``).
         base_cfg: A config whose other settings (data, runtime) the written
-            config keeps.
+            config keeps, made to train and test the static subnet (see
+            :func:`~mmofa.engine.static_checkpoint.static_subnet_config`).
         meta: More entries for the checkpoint's ``meta``.
     """
+    from mmofa.engine.static_checkpoint import static_subnet_config
     from mmofa.structures import write_subnet_file
     from mmofa.utils.checkpoint import save_checkpoint_file
 
@@ -143,8 +154,7 @@ def write_static_subnet(state_dict: dict,
                 subnet=subnet, mmofa_version=__version__, **(meta or {}))),
         paths['checkpoint'])
     write_subnet_file(subnet, paths['subnet'])
-    cfg = _as_config(base_cfg or {})
-    cfg.setdefault('default_scope', 'mmofa')
-    cfg.model = model_cfg
+    cfg = static_subnet_config(
+        _as_config(base_cfg or {}), model_cfg, subnet, str(out_file))
     cfg.dump(str(paths['config']))
     return paths

@@ -24,9 +24,7 @@ population.csv, population.png. Running the same command again resumes.
 """
 import argparse
 
-from mmengine.runner import Runner
-
-from mmofa.engine.cli import add_common_args, setup
+from mmofa.engine.cli import add_common_args, build_runner, setup
 from mmofa.engine.dist import finish_distributed
 
 LOOP = 'mmofa.SubnetPopulationLoop'
@@ -139,7 +137,7 @@ def main():
             test_cfg[key] = value
     cfg.test_cfg = test_cfg
     cfg.load_from = args.checkpoint
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.test()
     finish_distributed()
 

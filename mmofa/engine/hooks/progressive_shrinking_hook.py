@@ -46,6 +46,8 @@ class ProgressiveShrinkingHook(Hook):
             as ``<work_dir>/teacher_<stage>.pth`` (for one-job schedules).
     """
     priority = 'ABOVE_NORMAL'
+    #: Needs a supernet; a static subnet's config has no such hook.
+    supernet_only = True
 
     def __init__(self,
                  stages: Sequence[dict],
@@ -86,6 +88,7 @@ class ProgressiveShrinkingHook(Hook):
         self.current: Optional[str] = None
         self.started: List[str] = []
         self._loaded: Optional[dict] = None
+        self._recorded_teacher: Optional[Path] = None
 
     # ----------------------------------------------------------- helpers
     @staticmethod
@@ -98,18 +101,50 @@ class ProgressiveShrinkingHook(Hook):
         return [s for s in self.stages if s['begin'] <= step][-1]
 
     def teacher_path(self, runner) -> Path:
+        """Where this run writes the teacher: in its work dir."""
         return Path(runner.work_dir) / f'teacher_{self.teacher_stage}.pth'
+
+    def _teacher_candidates(self, runner) -> List[Path]:
+        """Where the teacher may be: this run's work dir, the path the
+        resumed checkpoint recorded (a run resumed into a new work dir),
+        and the folder of the resumed checkpoint (a moved run)."""
+        name = self.teacher_path(runner).name
+        candidates = [self.teacher_path(runner)]
+        if self._recorded_teacher is not None:
+            candidates.append(self._recorded_teacher)
+        resumed = getattr(runner, 'resumed_from', None)
+        if resumed:
+            candidates.append(Path(resumed).resolve().parent / name)
+        return candidates
+
+    def _teacher_file(self, runner) -> Path:
+        """The teacher file that exists (absolute), or this run's path."""
+        for path in self._teacher_candidates(runner):
+            if path.is_file():
+                return path.resolve()
+        return self.teacher_path(runner).resolve()
 
     # ------------------------------------------------------------- hooks
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self._loaded = copy.deepcopy(
             checkpoint.get('meta', {}).get('progressive_shrinking'))
+        if self._loaded and self._loaded.get('teacher'):
+            self._recorded_teacher = Path(self._loaded['teacher'])
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint.setdefault('meta', {})['progressive_shrinking'] = dict(
-            current=self.current, started=list(self.started))
+        state = dict(current=self.current, started=list(self.started))
+        if self.teacher_stage is not None:
+            state['teacher'] = str(self._teacher_file(runner))
+        checkpoint.setdefault('meta', {})['progressive_shrinking'] = state
 
     def before_train(self, runner) -> None:
+        model = self._model(runner)
+        if not hasattr(model, 'mutator'):
+            raise TypeError(
+                f'{type(self).__name__} samples subnets of a supernet (an '
+                f'OFA model with a mutator); the model is a '
+                f'{type(model).__name__}: remove the hook from custom_hooks '
+                '(a static subnet trains without it)')
         # A resumed run (not a fresh one that loaded weights) continues the
         # schedule where the checkpoint left it.
         if runner.iter > 0 and self._loaded is not None:
@@ -155,11 +190,17 @@ class ProgressiveShrinkingHook(Hook):
                 self.started and stage['name'] != self.teacher_stage:
             self._load_teacher(runner, model)
         self.current = stage['name']
+        distilled = 'on' if getattr(model, 'teacher', None) is not None \
+            else ('in place' if getattr(model, 'inplace_teacher', False)
+                  else 'off')
+        # The stage boundary as tools/analysis/analyze_logs.py reads it.
         print_log(
             f'progressive shrinking: stage {stage["name"]!r} '
             f'({"started" if first_time else "resumed"}), constraints '
             f'{stage["constraints"] or "none"}, {stage["num_subnets"]} '
-            f'subnet(s) per step, sampling {model.sampling}',
+            f'subnet(s) per step, sampling {model.sampling}; from epoch '
+            f'{runner.epoch + 1}, iteration {runner.iter + 1}; distillation '
+            f'{distilled}',
             logger='current')
 
     def _start(self, runner, model, stage: dict) -> None:
@@ -190,11 +231,15 @@ class ProgressiveShrinkingHook(Hook):
         barrier()  # the file exists before any rank reads it
 
     def _load_teacher(self, runner, model) -> None:
-        path = self.teacher_path(runner)
+        path = self._teacher_file(runner)
         if not path.is_file():
+            looked = ', '.join(str(p) for p in self._teacher_candidates(runner))
             raise FileNotFoundError(
-                f'the teacher of stage {self.teacher_stage!r} should be at '
-                f'{path}; it is written when that stage ends')
+                f'the teacher of stage {self.teacher_stage!r} is in none of '
+                f'{looked}; it is written when that stage ends')
+        if path != self.teacher_path(runner).resolve():
+            print_log(f'progressive shrinking: teacher from {path} (the '
+                      "resumed run's)", logger='current')
         model.set_teacher(
             model.build_teacher(checkpoint=str(path), subnet='max'))
 

@@ -11,3 +11,6 @@ __all__ = [
     'ConstraintError', 'cost_constraint'
 ]
 __all__ += ['SubnetPopulationLoop']
+from .checked_runner import CheckedRunner  # noqa: E402
+
+__all__ += ['CheckedRunner']
