@@ -254,3 +254,34 @@ def tiny_resnet_cfg(num_classes: int = 4, **ofa_kwargs) -> dict:
     cfg['architecture']['head'].update(
         in_channels=96, elastic_in_channels=True)
     return cfg
+
+
+def direct_statistics(static, batches):
+    """Batch-size-weighted mean and biased variance of every BN input,
+    computed on the static model in train mode (batch statistics)."""
+    import torch.nn as nn
+    inputs = {}
+
+    def keep(name):
+        return lambda module, args: inputs.setdefault(name, []).append(args[
+            0].detach())
+
+    handles = [
+        m.register_forward_pre_hook(keep(name))
+        for name, m in static.named_modules() if isinstance(m, nn.BatchNorm2d)
+    ]
+    static.train()
+    with torch.no_grad():
+        for batch in batches:
+            static(batch, mode='tensor')
+    for handle in handles:
+        handle.remove()
+    stats = {}
+    total = sum(b.size(0) for b in batches)
+    for name, xs in inputs.items():
+        mean = sum(x.mean(dim=(0, 2, 3)) * x.size(0) for x in xs) / total
+        var = sum((
+            (x - x.mean(dim=(0, 2, 3), keepdim=True))**2).mean(dim=(0, 2, 3)) *
+                  x.size(0) for x in xs) / total
+        stats[name] = (mean, var)
+    return stats

@@ -1,39 +1,8 @@
 import torch
-import torch.nn as nn
-from helpers import perturb_, tiny_supernet_cfg
+from helpers import direct_statistics, perturb_, tiny_supernet_cfg
 
 from mmofa.apis import init_model
 from mmofa.models.utils import recalibrate_bn
-
-
-def direct_statistics(static, batches):
-    """Batch-size-weighted mean and biased variance of every BN input,
-    computed on the static model in train mode (batch statistics)."""
-    inputs = {}
-
-    def keep(name):
-        return lambda module, args: inputs.setdefault(name, []).append(args[
-            0].detach())
-
-    handles = [
-        m.register_forward_pre_hook(keep(name))
-        for name, m in static.named_modules() if isinstance(m, nn.BatchNorm2d)
-    ]
-    static.train()
-    with torch.no_grad():
-        for batch in batches:
-            static(batch, mode='tensor')
-    for handle in handles:
-        handle.remove()
-    stats = {}
-    total = sum(b.size(0) for b in batches)
-    for name, xs in inputs.items():
-        mean = sum(x.mean(dim=(0, 2, 3)) * x.size(0) for x in xs) / total
-        var = sum((
-            (x - x.mean(dim=(0, 2, 3), keepdim=True))**2).mean(dim=(0, 2, 3)) *
-                  x.size(0) for x in xs) / total
-        stats[name] = (mean, var)
-    return stats
 
 
 def test_recalibration_equals_direct_computation():

@@ -3,6 +3,7 @@ import copy
 import itertools
 import json
 import random
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -10,6 +11,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 from mmengine.dist import is_main_process
+from mmengine.evaluator import BaseMetric
 from mmengine.evaluator.metric import _to_cpu
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -18,6 +20,9 @@ from torch.utils.data import DataLoader, SequentialSampler
 
 from mmofa.engine.hooks.random_state_hook import (get_random_state,
                                                   set_random_state)
+from mmofa.engine.hooks.subnet_visualization_hook import SUBNET_NAME_KEY
+from mmofa.engine.progress import ProgressLog, format_metrics
+from mmofa.models.task_modules import count_macs_params
 from mmofa.models.utils import recalibrate_bn, resize_batch
 from mmofa.registry import LOOPS
 from mmofa.structures import MobileNetV3PopulationCodec, check_resolution
@@ -32,6 +37,10 @@ class SubnetEvalMixin:
     """The evaluation shared by :class:`SubnetValLoop` and
     :class:`SubnetTestLoop`; see :class:`SubnetValLoop`."""
     stage = 'val'
+    #: Evaluates a list of subnets (``subnets``) of a supernet.
+    evaluates_subnets = True
+    #: Needs a supernet (a static subnet's config has no such loop).
+    supernet_only = False
 
     default_subnets: Sequence = ('max', 'min')
     # True: each process recalibrates and evaluates on its own, on all
@@ -44,17 +53,21 @@ class SubnetEvalMixin:
                  dataloader: Union[DataLoader, Dict],
                  evaluator: Union[Dict, List],
                  subnets: Optional[Sequence] = None,
-                 resolutions: Sequence[int] = (224, ),
+                 resolutions: Optional[Sequence[int]] = None,
                  calibrate_bn: Optional[dict] = dict(),
                  calibration_dataloader: Optional[dict] = None,
-                 fp16: bool = False):
+                 fp16: bool = False,
+                 out: Optional[str] = None):
         if subnets is None:
             subnets = self.default_subnets
         self._dataloader_cfg = (
             copy.deepcopy(dataloader)
             if isinstance(dataloader, dict) else None)
         self.subnets = list(subnets)
-        self.resolutions = [int(r) for r in resolutions]
+        # A static model is tested at its own resolution unless sizes are
+        # given.
+        self.resolutions_given = resolutions is not None
+        self.resolutions = [int(r) for r in resolutions or (224, )]
         if not self.resolutions:
             raise ValueError('resolutions must not be empty')
         self.calibrate_bn = None
@@ -72,7 +85,16 @@ class SubnetEvalMixin:
         self._loaders: Dict[int, DataLoader] = {}
         self._local_loaders: Dict[int, DataLoader] = {}
         self._calibration_loader: Optional[DataLoader] = None
+        self.last_calibration = ''
         super().__init__(runner, dataloader, evaluator, fp16)
+        self.out = out
+        self._recorder = None
+        if out is not None:
+            if Path(out).suffix not in ('.json', '.pkl'):
+                raise ValueError(f'{self.stage}_cfg.out = {out!r}: give a '
+                                 '.json or .pkl file')
+            self._recorder = PredictionRecorder()
+            self.evaluator.metrics.append(self._recorder)
 
     # ------------------------------------------------------------- subnets
     @property
@@ -84,9 +106,14 @@ class SubnetEvalMixin:
         """``(name, subnet, resolution)`` to evaluate, in order."""
         model = self.model
         if not hasattr(model, 'set_subnet'):
-            # A static model that knows its subnet's size is tested there.
-            sizes = ([model.resolution] if getattr(model, 'resolution', None)
-                     else self.resolutions)
+            # A static model that knows its subnet's size is tested there,
+            # unless the loop names sizes.
+            own = getattr(model, 'resolution', None)
+            sizes = self.resolutions if self.resolutions_given or not own \
+                else [own]
+            for size in sizes:
+                check_resolution(size, f'{self.stage}_cfg.resolutions',
+                                 getattr(model, 'min_resolution', 1))
             return [(f'static_R{r}', None, r) for r in sizes]
         self.check_resolutions(model)
         entries = []
@@ -246,30 +273,53 @@ class SubnetEvalMixin:
         random_state = get_random_state()  # evaluation draws no training
         entries = self.named_subnets()
         metrics, rows = OrderedDict(), []
+        progress = ProgressLog(len(entries), f'{self.stage} subnets')
+        message_hub = self.runner.message_hub
+        predictions = OrderedDict()
         try:
             for name, subnet, resolution in entries:
+                message_hub.update_info(SUBNET_NAME_KEY, name)
                 result = self.evaluate_subnet(subnet, resolution)
+                if self._recorder is not None:
+                    predictions[name] = dict(
+                        resolution=resolution,
+                        subnet=None if subnet is None else
+                        model.dump_subnet(subnet),
+                        metrics=dict(result),
+                        predictions=self._recorder.take())
                 metrics.update(
                     (f'{name}/{key}', value) for key, value in result.items())
                 rows.append((name, subnet, resolution, result))
+                progress.update(f'{name}: {format_metrics(result)}'
+                                f'{self.last_calibration}')
         finally:
+            message_hub.update_info(SUBNET_NAME_KEY, None)
             self._restore(model, saved)
             set_random_state(random_state)
         self._log_table(model, rows)
+        if self.out is not None and is_main_process():
+            write_predictions(self.out, predictions)
         self.runner.call_hook(f'after_{self.stage}_epoch', metrics=metrics)
         self.runner.call_hook(f'after_{self.stage}')
         return metrics
 
     def evaluate_subnet(self, subnet, resolution: int) -> dict:
-        """Activate ``subnet`` (None: the model as it is), recalibrate BN
-        at ``resolution`` if configured, and evaluate there."""
+        """Activate ``subnet`` (None: a static model as it is), recalibrate
+        BN at ``resolution`` if configured (static models too: their
+        statistics are those of the size they were calibrated at), and
+        evaluate there."""
         if subnet is not None:
             self.model.set_subnet(subnet.with_resolution(resolution))
-            if self.calibrate_bn is not None:
-                recalibrate_bn(
-                    self.model,
-                    self.calibration_batches(resolution),
-                    all_reduce=not self.per_process)
+        self.last_calibration = ''
+        if self.calibrate_bn is not None:
+            start = time.perf_counter()
+            images = recalibrate_bn(
+                self.model,
+                self.calibration_batches(resolution),
+                all_reduce=not self.per_process)
+            self.last_calibration = (
+                f' (BN recalibrated on {images} images at {resolution} px '
+                f'in {time.perf_counter() - start:.1f} s)')
         return self.evaluate_at(resolution)
 
     def measure_score(self, subnet, score_key: str) -> float:
@@ -319,10 +369,13 @@ class SubnetEvalMixin:
         for name, subnet, resolution, result in rows:
             if subnet is not None:
                 cost = model.estimate_resources(subnet, resolution)
-                flops = f'{cost["macs"] / 1e6:>8.1f}'
-                params = f'{cost["params"] / 1e6:>9.2f}'
-            else:
-                flops, params = f'{"-":>8}', f'{"-":>9}'
+                macs, params = cost['macs'], cost['params']
+            else:  # the static model's own count
+                macs, params = count_macs_params(
+                    model, (1, 3, resolution, resolution),
+                    lambda m, x: m(x, mode='tensor'))
+            flops = f'{macs / 1e6:>8.1f}'
+            params = f'{params / 1e6:>9.2f}'
             values = ' '.join(f'{result.get(k, float("nan")):>16.2f}'
                               for k in keys)
             lines.append(f'{name:<{width}} {flops} {params} {values}')
@@ -385,6 +438,7 @@ class SubnetScoringLoop(SubnetEvalMixin, TestLoop):
         save_interval (int): How often progress is saved.
     """
     stage = 'test'
+    supernet_only = True
 
     def __init__(self, runner, dataloader, evaluator,
                  resolutions: Sequence[int], score_key: str,
@@ -441,6 +495,49 @@ class SubnetScoringLoop(SubnetEvalMixin, TestLoop):
                 f'{path} was saved with other settings ({changed}); remove '
                 'it or use another work_dir to start afresh')
         return data
+
+
+class PredictionRecorder(BaseMetric):
+    """Keeps each sample's prediction (gathered across processes) for
+    ``out``; adds no metric."""
+
+    def __init__(self):
+        super().__init__(collect_device='cpu')
+        self._taken = []
+
+    def process(self, data_batch, data_samples) -> None:
+        for sample in data_samples:
+            record = dict(
+                pred_label=int(sample['pred_label']),
+                pred_score=[float(v) for v in sample['pred_score']])
+            if 'gt_label' in sample:
+                record['gt_label'] = int(sample['gt_label'])
+            if 'img_path' in sample:
+                record['img_path'] = str(sample['img_path'])
+            self.results.append(record)
+
+    def compute_metrics(self, results: list) -> dict:
+        self._taken = list(results)
+        return {}
+
+    def take(self) -> list:
+        """The predictions of the last evaluation (main process)."""
+        taken, self._taken = self._taken, []
+        return taken
+
+
+def write_predictions(path, subnets: dict) -> None:
+    """Per-subnet metrics and predictions to ``path`` (.json or .pkl)."""
+    path = Path(path)
+    if path.suffix == '.json':
+        text = json.dumps(dict(subnets=subnets), indent=1)
+        atomic_write(path, lambda file: file.write(text.encode()))
+    else:
+        import pickle
+        atomic_write(path, lambda file: pickle.dump(dict(subnets=subnets),
+                                                    file))
+    print_log(f'predictions and metrics of {len(subnets)} subnet(s) '
+              f'written to {path}', logger='current')
 
 
 def local_loader(loader: DataLoader) -> DataLoader:

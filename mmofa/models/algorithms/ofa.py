@@ -240,35 +240,14 @@ class OFA(BaseModel):
                       checkpoint: Optional[str] = None,
                       model: Union[dict, str, None] = None,
                       subnet='max') -> nn.Module:
-        """A frozen teacher from a checkpoint.
-
-        Args:
-            checkpoint (str): Its weights; None keeps the initialisation.
-            model (dict | str, optional): Its config, or the path of a
-                config file whose ``model`` it is (e.g.
-                ``'configs/_base_/models/ofa_mbv3_w10.py'``); defaults to
-                this supernet's architecture in an ``OFA`` model.
-            subnet: For a supernet teacher, the subnet to use (``'max'`` by
-                default, or any accepted subnet form).
-        """
-        from mmofa.utils.checkpoint import load_model_weights
-        if isinstance(model, str):
-            from mmengine.config import Config
-            model = Config.fromfile(model).model
+        """A frozen teacher (see :func:`build_teacher`); ``model``
+        defaults to this supernet's architecture in an ``OFA`` model."""
         if model is None:
             if self._architecture_cfg is None:
                 raise RuntimeError('give the teacher model config: this '
                                    'supernet was not built from a config')
             model = dict(type='mmofa.OFA', architecture=self._architecture_cfg)
-        teacher = MODELS.build(copy.deepcopy(model))
-        if checkpoint is not None:
-            load_model_weights(teacher, checkpoint)
-        if isinstance(teacher, OFA):
-            if subnet == 'max':
-                teacher.sample_subnet('max')
-            elif subnet is not None:
-                teacher.set_subnet(subnet)
-        return teacher
+        return build_teacher(checkpoint, model, subnet)
 
     def set_teacher(self, teacher: Optional[nn.Module]) -> None:
         """Use ``teacher`` (frozen) for distillation; None for none."""
@@ -283,16 +262,12 @@ class OFA(BaseModel):
 
     def _iteration(self) -> int:
         """The runner's iteration, or this model's own step count."""
-        iteration = MessageHub.get_current_instance().get_info('iter')
-        return self._step_count if iteration is None else iteration
+        return current_iteration(self._step_count)
 
     def sample_resolution(self, iteration: int) -> Optional[int]:
         """The training size of ``iteration`` (the same on every rank)."""
-        if self.resolutions is None:
-            return None
-        generator = random.Random(
-            f'{self.sampling_seed}-resolution-{iteration}')
-        return generator.choice(self.resolutions)
+        return draw_resolution(self.resolutions, self.sampling_seed,
+                               iteration)
 
     def subnet_generator(self, iteration: int, index: int) -> random.Random:
         """The generator of subnet ``index`` of ``iteration``."""
@@ -467,17 +442,23 @@ class OFA(BaseModel):
 
     def estimate_resources(self,
                            subnet=None,
-                           resolution: Optional[int] = None) -> Dict[str, int]:
+                           resolution: Optional[int] = None,
+                           source: str = 'resolution') -> Dict[str, int]:
         """Analytic ``macs`` (per image) and ``params`` of a subnet.
 
         Args:
             subnet: Any accepted subnet form; defaults to the active one.
             resolution (int, optional): Input size; defaults to the
-                subnet's resolution, else 224.
+                subnet's resolution, else 224. Checked as training and
+                testing check it (at least the total stride).
+            source (str): Where ``resolution`` came from, for the message.
         """
         subnet = (
             self.current_subnet()
             if subnet is None else self.backbone.parse_subnet(subnet))
+        if resolution is not None:
+            check_resolution(resolution, source,
+                             self.search_space.min_resolution)
         return self.resource_estimator(subnet, resolution)
 
     @property
@@ -550,6 +531,53 @@ class OFA(BaseModel):
     def reorganize_channels(self, expand_ratio_stage: int = 0) -> None:
         """Sort middle channels by importance (official phases 0 and 1)."""
         self.backbone.reorganize_channels(expand_ratio_stage)
+
+
+def build_teacher(checkpoint: Optional[str],
+                  model: Union[dict, str, None],
+                  subnet='max') -> nn.Module:
+    """A teacher from a checkpoint (loaded strictly).
+
+    Args:
+        checkpoint (str): Its weights; None keeps the initialisation.
+        model (dict | str): Its config, or the path of a config file whose
+            ``model`` it is (e.g. ``'configs/_base_/models/ofa_mbv3_w10.py'``).
+        subnet: For a supernet teacher, the subnet to use (``'max'`` by
+            default, or any accepted subnet form).
+    """
+    from mmofa.utils.checkpoint import load_model_weights
+    if model is None:
+        raise ValueError('distillation.teacher needs model: the teacher '
+                         "config (e.g. dict(type='mmofa.OFA', architecture="
+                         '...)) or a config file path')
+    if isinstance(model, str):
+        from mmengine.config import Config
+        model = Config.fromfile(model).model
+    teacher = MODELS.build(copy.deepcopy(model))
+    if checkpoint is not None:
+        load_model_weights(teacher, checkpoint)
+    if isinstance(teacher, OFA):
+        if subnet == 'max':
+            teacher.sample_subnet('max')
+        elif subnet is not None:
+            teacher.set_subnet(subnet)
+    return teacher
+
+
+def draw_resolution(resolutions: Optional[tuple], seed: int,
+                    iteration: int) -> Optional[int]:
+    """The training size of ``iteration``, the same on every rank (None
+    without ``resolutions``)."""
+    if resolutions is None:
+        return None
+    return random.Random(f'{seed}-resolution-{iteration}').choice(resolutions)
+
+
+def current_iteration(fallback: int) -> int:
+    """The runner's iteration (MMEngine's message hub), else ``fallback``
+    (a model's own step count outside a runner)."""
+    iteration = MessageHub.get_current_instance().get_info('iter')
+    return fallback if iteration is None else iteration
 
 
 def _refuse_teacher_with_sandwich(strategy: Optional[str],

@@ -48,7 +48,8 @@ def count_macs_params(model: nn.Module,
     try:
         device = next(model.parameters()).device
         x = torch.zeros(tuple(input_shape), device=device)
-        (forward or (lambda m, inputs: m(inputs)))(model, x)
+        with torch.no_grad():
+            (forward or (lambda m, inputs: m(inputs)))(model, x)
     finally:
         for handle in handles:
             handle.remove()
