@@ -112,3 +112,47 @@ def test_impossible_constraints_fail_clearly(space):
         cost_constraint(tables, {'latency': 10})
     with pytest.raises(ValueError, match='parent_ratio = 2'):
         EvolutionSearch(codec, None, None, parent_ratio=2)
+
+
+def test_seeds_that_satisfy_the_constraint_start_the_population(space):
+    supernet, codec, tables = space
+    rng = np.random.default_rng(3)
+    candidates = codec.random(40, rng)
+    flops = tables['flops'](candidates)
+    limit = float(np.median(flops))
+    search = EvolutionSearch(
+        codec, lambda p: np.zeros(len(p)),
+        cost_constraint(tables, {'flops': limit}), population_size=30)
+    state = search.initial_state(seeds=candidates)
+    inside = candidates[flops <= limit]
+    assert len(inside) < 30
+    head = state.population[np.arange(len(inside))]
+    assert codec.to_subnets(head) == codec.to_subnets(inside)
+    assert np.all(tables['flops'](state.population) <= limit)
+
+
+def test_a_looser_limit_of_a_sweep_never_returns_a_worse_best(space):
+    """A search that ends below a tighter one's best (a small population,
+    few generations) gets that subnet: it is within its limits too."""
+    from mmofa.engine.runner.evolution_search_loop import keep_best_across
+    supernet, codec, tables = space
+    rng = np.random.default_rng(4)
+    pool = codec.random(50, rng)
+    order = np.argsort(tables['flops'](pool))
+    small, tight, loose = (pool[np.array([i])] for i in order[[0, 25, 40]])
+    flops_tight = float(tables['flops'](tight)[0])
+
+    def result(name, limit, best, score):
+        return dict(constraint=name, limits={'flops': limit}, best=best,
+                    score=score, resolution=224, subnet_object=name,
+                    flops=float(tables['flops'](best)[0]),
+                    params=float(tables['params'](best)[0]))
+
+    results = keep_best_across([
+        result('tight', flops_tight, tight, 80.0),
+        result('loose', flops_tight + 1e6, loose, 70.0),
+        result('tighter', flops_tight - 1e-3, small, 60.0)
+    ], tables)
+    assert [r['score'] for r in results] == [80.0, 80.0, 60.0]
+    assert results[1]['subnet_object'] == 'tight'
+    assert results[1]['flops'] == flops_tight

@@ -136,7 +136,10 @@ def test_resume_evaluates_only_missing_subnets(setup, one_process):
     (shards / 'shard_0_of_1.json').write_text(json.dumps(partial))
     _, log = evaluate(setup, work)
     assert 'resuming, 2 of 6 subnets already evaluated' in log
-    assert log.count('subnets evaluated;') == 2  # 4 left, saved every 2
+    # A line per subnet evaluated, naming it; none for the 2 kept.
+    assert log.count('subnets evaluated ') == 4
+    assert 'subnets evaluated 3/6 (50 %)' in log
+    assert 'subnets evaluated 2/6' not in log
     resumed = results(work)['subnets']
     expected = results(one_process)['subnets']
     # The saved records were kept (not evaluated again), the rest equal

@@ -143,11 +143,20 @@ class EvolutionSearch:
             f'after {self.max_draws} draws; the constraints may be too '
             f'tight for this search space')
 
-    def initial_state(self) -> EvolutionState:
+    def initial_state(
+            self,
+            seeds: Optional[MobileNetV3Population] = None) -> EvolutionState:
+        """A random population within the constraints; the candidates of
+        ``seeds`` that satisfy them (e.g. the best subnets of tighter
+        constraints in a sweep) take its first places."""
         rng = np.random.default_rng(self.seed)
         population = self._within_constraint(
             lambda slots: self.codec.random(len(slots), rng),
             self.population_size, 'random candidates')
+        if seeds is not None and len(seeds):
+            seeds = seeds[np.asarray(self.constraint(seeds), dtype=bool)]
+            seeds = seeds[np.arange(min(len(seeds), self.population_size))]
+            population = _scatter(population, np.arange(len(seeds)), seeds)
         return EvolutionState(
             population,
             np.asarray(self.score(population), dtype=np.float64),

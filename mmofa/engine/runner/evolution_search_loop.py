@@ -10,6 +10,7 @@ from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 
 from mmofa.apis.inference import save_subnet
+from mmofa.engine.progress import ProgressLog
 from mmofa.engine.hooks.random_state_hook import (get_random_state,
                                                   set_random_state)
 from mmofa.models.task_modules import (COST_UNITS, BlockCostTable,
@@ -118,6 +119,7 @@ class EvolutionSearchLoop(SubnetScoringLoop):
         self.export = export
         self.log_interval = log_interval
         self._scores: Dict[bytes, float] = {}
+        self._progress_task = 'search: candidates evaluated'
 
     # ------------------------------------------------------------- set-up
     def _prepare(self) -> None:
@@ -146,15 +148,19 @@ class EvolutionSearchLoop(SubnetScoringLoop):
 
     # ------------------------------------------------------------ scoring
     def score(self, population: MobileNetV3Population) -> np.ndarray:
-        """Scores in percent: predicted, or measured (cached per subnet)."""
+        """Scores in percent: predicted, or measured (cached per subnet,
+        shared by every constraint of a sweep)."""
         if self.predictor is not None:
             return self.predictor.predict(self.codec.encode(population)) * 100
         keys = self.codec.unique_keys(population)
         subnets = self.codec.to_subnets(population)
         scores = np.empty(len(population))
+        new = len({k for k in keys if k not in self._scores})
+        progress = ProgressLog(new, self._progress_task, interval=30.0)
         for i, (key, subnet) in enumerate(zip(keys, subnets)):
             if key not in self._scores:
                 self._scores[key] = self.measure_score(subnet, self.score_key)
+                progress.update()
             scores[i] = self._scores[key]
         return scores
 
@@ -167,10 +173,19 @@ class EvolutionSearchLoop(SubnetScoringLoop):
         model = self.model
         saved = self._snapshot(model)
         random_state = get_random_state()
-        results = []
+        results = {}
         try:
-            for limits in self.constraints:
-                results.append(self.search(limits))
+            # Tighter limits first: their best subnets seed the looser ones.
+            for index in sorted(range(len(self.constraints)),
+                                key=lambda i: _tightness(self.constraints[i])):
+                results[index] = self.search(
+                    self.constraints[index], list(results.values()))
+            results = keep_best_across(
+                [results[i] for i in range(len(self.constraints))],
+                self.tables)
+            for result in results:
+                result.update(self._export(result.pop('subnet_object'),
+                                           result['directory']))
         finally:
             self._restore(model, saved)
             set_random_state(random_state)
@@ -185,7 +200,10 @@ class EvolutionSearchLoop(SubnetScoringLoop):
         self.runner.call_hook('after_test')
         return metrics
 
-    def search(self, limits: dict) -> dict:
+    def search(self, limits: dict, finished: Sequence[dict] = ()) -> dict:
+        """Evolve under ``limits``; a new search starts from a random
+        population seeded with the best subnets of ``finished`` searches
+        that satisfy ``limits``."""
         name = constraint_name(limits)
         directory = Path(self.runner.work_dir) / 'search' / name
         state_file = directory / 'state.json'
@@ -201,15 +219,24 @@ class EvolutionSearchLoop(SubnetScoringLoop):
         state = self._load_state(state_file, settings)
         start = time.perf_counter()
         if state is None:
-            state = evolution.initial_state()
+            seeds = None
+            if finished:
+                seeds = MobileNetV3Population.concatenate(
+                    [r['best'] for r in finished])
+            state = evolution.initial_state(seeds)
         else:
             print_log(
                 f'search {name}: resuming at generation {state.generation}'
                 f'/{self.generations} from {state_file}',
                 logger='current')
 
+        self._progress_task = f'search {name}: generation 1/' \
+            f'{self.generations}: candidates evaluated'
+
         def after_generation(state: EvolutionState) -> None:
             done = state.generation
+            self._progress_task = f'search {name}: generation {done + 1}/' \
+                f'{self.generations}: candidates evaluated'
             if done % self.log_interval == 0 or done == self.generations:
                 best = state.best()
                 costs = self._costs(state.population[best])
@@ -224,22 +251,20 @@ class EvolutionSearchLoop(SubnetScoringLoop):
 
         state = evolution.run(self.generations, state, after_generation)
         self._save_state(state_file, settings, state)
-        best = state.population[state.best()]
-        subnet = self.codec.to_subnets(best)[0]
-        result = dict(
-            constraint=name,
-            limits=limits,
-            score=float(state.scores[state.best()]),
-            resolution=subnet.resolution,
-            **self._costs(best),
-            population=dict(
-                scores=state.scores,
-                **{
-                    k: t(state.population)
-                    for k, t in self.tables.items()
-                }))
-        result.update(self._export(subnet, directory))
+        population = dict(
+            scores=state.scores,
+            **{k: t(state.population)
+               for k, t in self.tables.items()})
+        result = dict(constraint=name, limits=limits, directory=directory,
+                      population=population)
+        result.update(self._describe(state.population[state.best()],
+                                     float(state.scores[state.best()])))
         return result
+
+    def _describe(self, best: MobileNetV3Population, score: float) -> dict:
+        subnet = self.codec.to_subnets(best)[0]
+        return dict(best=best, score=score, resolution=subnet.resolution,
+                    subnet_object=subnet, **self._costs(best))
 
     def _costs(self, population: MobileNetV3Population) -> dict:
         return {k: float(t(population)[0]) for k, t in self.tables.items()}
@@ -325,6 +350,33 @@ class EvolutionSearchLoop(SubnetScoringLoop):
             for k, v in data['scores_cache'].items()
         })
         return EvolutionState.from_dict(data['state'])
+
+
+def keep_best_across(results: List[dict], tables: Dict) -> List[dict]:
+    """Give each search result of a sweep the best subnet any search of
+    the sweep found within its limits (the candidate entries ``best``,
+    ``score``, ``resolution``, ``subnet_object`` and its costs), so that
+    the best score never falls as a limit loosens."""
+    for result in results:
+        allowed = cost_constraint(tables, result['limits'])
+        for other in results:
+            if other['score'] > result['score'] and bool(
+                    allowed(other['best'])[0]):
+                print_log(
+                    f'search {result["constraint"]}: the best subnet of '
+                    f'{other["constraint"]} ({other["score"]:.3f}) is within '
+                    f'these limits and beats this search\'s '
+                    f'({result["score"]:.3f}); it is kept',
+                    logger='current')
+                for key in ('best', 'score', 'resolution', 'subnet_object',
+                            *tables):
+                    result[key] = other[key]
+    return results
+
+
+def _tightness(limits: dict) -> tuple:
+    """A sort key putting tighter limits of the same costs first."""
+    return tuple(sorted(limits)), tuple(limits[k] for k in sorted(limits))
 
 
 def constraint_name(limits: dict) -> str:

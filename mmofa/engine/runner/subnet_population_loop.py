@@ -2,7 +2,6 @@
 import hashlib
 import json
 import random
-import time
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -12,6 +11,7 @@ from mmengine.dist import (all_gather_object, broadcast_object_list,
 from mmengine.logging import print_log
 
 from mmofa.engine.dist import patient_group
+from mmofa.engine.progress import ProgressLog
 from mmofa.engine.hooks.random_state_hook import (get_random_state,
                                                   set_random_state)
 from mmofa.registry import LOOPS
@@ -293,20 +293,15 @@ class SubnetPopulationLoop(SubnetScoringLoop):
                 dict(records=[records[i] for i in sorted(records)]),
                 main_process_only=False)
 
-        start = time.perf_counter()
+        progress = ProgressLog(len(indices), f'{label}: subnets evaluated',
+                               done=len(indices) - len(todo))
         for done, i in enumerate(todo, 1):
             records[i] = self.evaluate_entry(i, entries[i])
             if done % self.save_interval == 0 or done == len(todo):
                 save()
-                elapsed = time.perf_counter() - start
-                left = elapsed / done * (len(todo) - done)
-                last = records[i]
-                print_log(
-                    f'{label}: {len(records)}/{len(indices)} subnets '
-                    f'evaluated; {last["name"]}: {last["score"]:.2f} at '
-                    f'{last["flops"]:.2f} MFLOPs; {elapsed:.0f} s elapsed, '
-                    f'about {left:.0f} s left',
-                    logger='current')
+            last = records[i]
+            progress.update(f'{last["name"]}: {last["score"]:.2f} at '
+                            f'{last["flops"]:.2f} MFLOPs')
         if not todo:
             save()
         return [records[i] for i in sorted(records)]
