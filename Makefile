@@ -14,8 +14,9 @@ install: $(VENV)/.installed
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/python setup.py requirements/runtime.txt requirements/pinned.txt
-	$(BIN)/pip install -r requirements/pinned.txt
+$(VENV)/.installed: $(BIN)/python setup.py requirements/runtime.txt requirements/pinned.txt requirements/optional.txt
+	# The pinned set, and what the analysis and ONNX tools need.
+	$(BIN)/pip install -r requirements/pinned.txt -r requirements/optional.txt
 	$(BIN)/pip install -e .
 	touch $@
 

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from mmofa.apis.convert import ConversionError, convert_ofa_checkpoint
 from mmofa.structures import SubnetError
+from mmofa.utils.paths import check_writable_file
 
 REPO = Path(__file__).resolve().parents[1]
 SUPERNET_CONFIGS = {
@@ -82,6 +83,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    check_writable_file(args.dst, 'DST')
 
     def config_for_width(width):
         if args.config:

@@ -3,6 +3,8 @@
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT; PYTHON picks the interpreter;
 # TOOL=search.py runs tools/search.py (a search or predictor config) instead.
 set -e
+# ('--' ends torchrun's own options: it would take an abbreviated option of
+# the tool, such as --num, for one of its own.)
 CONFIG=$1
 CHECKPOINT=$2
 NPROC=$3
@@ -20,7 +22,7 @@ PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
     --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$NPROC" \
     --master_port="$PORT" \
-    "$(dirname "$0")/$TOOL" \
+    -- "$(dirname "$0")/$TOOL" \
     "$CONFIG" \
     "$CHECKPOINT" \
     --launcher pytorch "${@:4}"

@@ -3,6 +3,8 @@
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT; PYTHON picks the interpreter. Runs on GPUs (nccl) or,
 # without GPUs, on CPU processes (gloo).
 set -e
+# ('--' ends torchrun's own options: it would take an abbreviated option of
+# the tool, such as --num, for one of its own.)
 CONFIG=$1
 NPROC=$2
 NNODES=${NNODES:-1}
@@ -18,6 +20,6 @@ PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
     --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$NPROC" \
     --master_port="$PORT" \
-    "$(dirname "$0")/train.py" \
+    -- "$(dirname "$0")/train.py" \
     "$CONFIG" \
     --launcher pytorch "${@:3}"

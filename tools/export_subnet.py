@@ -10,6 +10,7 @@ next to it and a config that rebuilds the static model, e.g. for
 import argparse
 
 from mmofa.apis import init_model, save_subnet
+from mmofa.utils.paths import check_writable_file
 
 
 def parse_args():
@@ -28,6 +29,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    check_writable_file(args.out, '--out')
     model = init_model(args.config, args.checkpoint, device=args.device)
     subnet = model.set_subnet(args.subnet)
     cost = model.estimate_resources()

@@ -19,15 +19,26 @@ import torch
 from mmengine.utils import ProgressBar
 
 from mmofa.apis import init_model
-from mmofa.models.task_modules import (build_latency_table, load_latency_table,
+from mmofa.models.task_modules import (build_latency_table,
+                                       latency_table_fit, load_latency_table,
                                        save_latency_table, time_forward)
 from mmofa.structures import MobileNetV3PopulationCodec
+from mmofa.utils.paths import check_writable_file
+from mmofa.utils.threads import set_num_threads
+
+
+#: Exit status of a check that finds the table unfit (the table is kept).
+EXIT_TABLE_UNFIT = 3
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='supernet config file')
     parser.add_argument('--out', required=True, help='table to write (JSON)')
+    parser.add_argument(
+        '--existing',
+        action='store_true',
+        help='check the table already at --out instead of measuring one')
     parser.add_argument(
         '--resolutions',
         type=int,
@@ -41,41 +52,75 @@ def parse_args():
         type=int,
         default=10,
         help='random subnets to compare with end-to-end timings (0: none)')
+    parser.add_argument(
+        '--warmup', type=int, default=3, help='untimed runs per entry')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=20,
+        help='timed runs per entry (the median is kept)')
+    parser.add_argument(
+        '--threads', type=int, help='torch CPU threads (default: all cores)')
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args()
 
 
-def check_table(model, path, resolutions, num, batch_size, device, seed):
-    """Estimated vs measured latency of ``num`` exported random subnets."""
+def check_table(model, path, resolutions, num, batch_size, device, seed,
+                warmup, repeats) -> dict:
+    """Estimated vs measured latency of ``num`` exported random subnets;
+    returns :func:`latency_table_fit` of them."""
     codec = MobileNetV3PopulationCodec(model.search_space, resolutions)
     table = load_latency_table(path, codec)
     population = codec.random(num, np.random.default_rng(seed))
     estimates = table(population)
     print(f'{"subnet":<8} {"res":>4} {"table ms":>9} {"measured ms":>12} '
           f'{"ratio":>6}')
-    ratios = []
+    measured = []
     for i, subnet in enumerate(codec.to_subnets(population)):
         model.set_subnet(subnet)
         static = model.export_subnet().to(device).eval()
         size = subnet.resolution
         inputs = torch.randn(batch_size, 3, size, size, device=device)
-        measured = time_forward(lambda x: static(x, mode='tensor'), inputs)
-        ratios.append(estimates[i] / measured)
+        measured.append(
+            time_forward(lambda x: static(x, mode='tensor'), inputs, warmup,
+                         repeats))
         print(f'random{i:<2} {size:>4} {estimates[i]:>9.3f} '
-              f'{measured:>12.3f} {ratios[-1]:>6.2f}')
-    measured_order = np.argsort(
-        np.argsort([e / r for e, r in zip(estimates, ratios)]))
-    table_order = np.argsort(np.argsort(estimates))
-    rank_corr = np.corrcoef(measured_order, table_order)[0, 1]
-    print(f'table / measured: median {statistics.median(ratios):.3f}, '
-          f'range [{min(ratios):.3f}, {max(ratios):.3f}]; rank correlation '
-          f'{rank_corr:.3f}')
+              f'{measured[-1]:>12.3f} {estimates[i] / measured[-1]:>6.2f}')
+    fit = latency_table_fit(estimates, measured)
+    print(f'table / measured: median {fit["median_ratio"]:.3f}, range '
+          f'[{fit["min_ratio"]:.3f}, {fit["max_ratio"]:.3f}]; mean absolute '
+          f'percentage error {fit["mape"]:.1f} %; Kendall tau '
+          f'{fit["kendall_tau"]:.3f}')
+    return fit
 
 
 def main():
     args = parse_args()
+    if args.threads is not None:
+        set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     model = init_model(args.config, device=args.device)
+    if args.existing:
+        path = Path(args.out)
+        args.check = args.check or 10
+    else:
+        check_writable_file(args.out, '--out')
+        path = measure_table(model, args)
+    if args.check:
+        fit = check_table(model, path, args.resolutions, args.check,
+                          args.batch_size, args.device, args.seed,
+                          args.warmup, args.repeats)
+        if not fit['predicts']:
+            print(f'WARNING: this table does not predict the measured '
+                  f'latency ({fit["why"]}). Its entries are too noisy: '
+                  'measure again with more repeats (--repeats), fewer '
+                  'threads (--threads 1) or on an idle machine.',
+                  file=sys.stderr)
+            sys.exit(EXIT_TABLE_UNFIT)
+
+
+def measure_table(model, args) -> Path:
+    """Measure and write the table; its path."""
     bar = None
 
     def progress(done, total):
@@ -89,13 +134,13 @@ def main():
         args.resolutions,
         batch_size=args.batch_size,
         device=args.device,
+        measure=lambda module, inputs: time_forward(
+            module, inputs, args.warmup, args.repeats),
         progress=progress)
     path = save_latency_table(table, args.out)
     print(f'\nlatency table of {len(args.resolutions)} resolutions written '
           f'to {Path(path)} ({table["machine"]})')
-    if args.check:
-        check_table(model, path, args.resolutions, args.check, args.batch_size,
-                    args.device, args.seed)
+    return Path(path)
 
 
 if __name__ == '__main__':

@@ -15,6 +15,10 @@ from mmengine.config import DictAction
 
 from mmofa.apis import init_model
 from mmofa.models.task_modules import count_macs_params
+from mmofa.structures import check_resolution
+
+#: The total stride of every network mmofa exports (5 halvings).
+STATIC_MIN_RESOLUTION = 32
 
 
 def parse_args():
@@ -40,6 +44,7 @@ def subnet_cost(model, subnet: str, resolution=None) -> dict:
     a supernet, or of a static model as it is (``subnet`` ignored)."""
     if not hasattr(model, 'estimate_resources'):
         size = resolution or getattr(model, 'resolution', None) or 224
+        check_resolution(size, '--resolution', STATIC_MIN_RESOLUTION)
         macs, params = count_macs_params(model, (1, 3, size, size))
         return dict(subnet='static', resolution=size, macs=macs, params=params)
     if subnet in ('max', 'min'):
@@ -47,7 +52,7 @@ def subnet_cost(model, subnet: str, resolution=None) -> dict:
     else:
         parsed = model.backbone.parse_subnet(subnet, 'SUBNET')
     size = resolution or parsed.resolution or 224
-    cost = model.estimate_resources(parsed, size)
+    cost = model.estimate_resources(parsed, size, '--resolution')
     return dict(subnet=subnet, resolution=size, **cost)
 
 

@@ -25,6 +25,7 @@ from mmengine.config import Config
 from mmofa.apis import init_model
 from mmofa.engine.static_checkpoint import use_static_model_if_exported
 from mmofa.utils.checkpoint import load_checkpoint_file
+from mmofa.utils.paths import check_writable_file
 
 
 class LogitsOf(nn.Module):
@@ -114,8 +115,24 @@ def check_onnx(model: nn.Module, path: Path, resolution: int,
     return worst
 
 
+def check_onnx_packages() -> None:
+    """Name what to install when the ONNX packages are missing."""
+    missing = []
+    for name in ('onnx', 'onnxscript', 'onnxruntime'):
+        try:
+            __import__(name)
+        except ImportError:
+            missing.append(name)
+    if missing:
+        sys.exit(f'ONNX export needs {", ".join(missing)}: pip install -r '
+                 'requirements/optional.txt (or pip install -e ".[optional]";'
+                 ' make install does it)')
+
+
 def main():
     args = parse_args()
+    check_onnx_packages()
+    check_writable_file(args.out, '--out')
     model, resolution = static_model_and_size(args)
     path = export_onnx(model, resolution, Path(args.out), args.batch_size)
     difference = check_onnx(model, path, resolution, args.batch_size)

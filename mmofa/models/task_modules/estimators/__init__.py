@@ -1,13 +1,15 @@
 from .cost_table import COST_UNITS, BlockCostTable
 from .counters import count_macs_params
-from .latency_table import (build_latency_table, load_latency_table,
+from .latency_table import (FIT_LIMITS, build_latency_table,
+                            latency_table_fit, load_latency_table,
                             save_latency_table, time_forward)
 from .mobilenet_v3_estimator import MobileNetV3ResourceEstimator, conv_cost
 from .resnet_estimator import ResNetResourceEstimator
 
 __all__ = [
     'count_macs_params', 'MobileNetV3ResourceEstimator', 'conv_cost',
-    'BlockCostTable', 'COST_UNITS', 'build_latency_table',
+    'BlockCostTable', 'COST_UNITS', 'build_latency_table', 'FIT_LIMITS',
+    'latency_table_fit',
     'load_latency_table', 'save_latency_table', 'time_forward',
     'ResNetResourceEstimator'
 ]

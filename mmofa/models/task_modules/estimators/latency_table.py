@@ -50,6 +50,42 @@ def time_forward(module: nn.Module,
     return statistics.median(times)
 
 
+#: What a latency table must reach on random subnets to count as
+#: predicting them (:func:`latency_table_fit`).
+FIT_LIMITS = dict(kendall_tau=0.6, mape=25.0)
+
+
+def latency_table_fit(estimates: Sequence[float],
+                      measured: Sequence[float]) -> dict:
+    """How well table estimates predict measured latencies.
+
+    Returns:
+        dict: ``mape`` (mean absolute percentage error, %),
+        ``kendall_tau``, ``median_ratio`` / ``min_ratio`` / ``max_ratio``
+        (estimate / measured), ``predicts`` (both within
+        :data:`FIT_LIMITS`) and ``why`` (what is off, if not).
+    """
+    from mmofa.engine.runner.population_results import kendall_tau
+    estimates = np.asarray(estimates, dtype=np.float64)
+    measured = np.asarray(measured, dtype=np.float64)
+    ratios = estimates / measured
+    fit = dict(
+        mape=float(np.mean(np.abs(ratios - 1)) * 100),
+        kendall_tau=float(kendall_tau(estimates, measured)),
+        median_ratio=float(np.median(ratios)),
+        min_ratio=float(ratios.min()),
+        max_ratio=float(ratios.max()))
+    off = []
+    if not fit['kendall_tau'] >= FIT_LIMITS['kendall_tau']:
+        off.append(f'Kendall tau {fit["kendall_tau"]:.3f} < '
+                   f'{FIT_LIMITS["kendall_tau"]}')
+    if not fit['mape'] <= FIT_LIMITS['mape']:
+        off.append(f'mean absolute percentage error {fit["mape"]:.1f} % > '
+                   f'{FIT_LIMITS["mape"]} %')
+    fit.update(predicts=not off, why='; '.join(off))
+    return fit
+
+
 def _space_signature(codec: MobileNetV3PopulationCodec) -> dict:
     space = codec.space
     return dict(
