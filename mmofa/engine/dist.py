@@ -13,11 +13,12 @@ def init_distributed(launcher: str,
                      timeout: Optional[float] = None) -> None:
     """Initialise the process group for ``launcher`` if it is not yet.
 
-    MMEngine's ``pytorch`` launcher calls ``torch.cuda.set_device``, which
-    fails without a GPU. Here the ``pytorch`` launcher (torchrun's
-    ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR/PORT``) uses
-    NCCL on GPUs and gloo on CPUs; other launchers (``slurm``, ``mpi``) go
-    to MMEngine.
+    MMEngine's ``pytorch`` and ``slurm`` launchers call
+    ``torch.cuda.set_device``, which fails without a GPU. Here the
+    ``pytorch`` launcher (torchrun's ``RANK``, ``LOCAL_RANK``,
+    ``WORLD_SIZE``, ``MASTER_ADDR/PORT``) uses NCCL on GPUs and gloo on
+    CPUs; ``slurm`` takes the same variables from srun's (see
+    :func:`slurm_environment`); ``mpi`` goes to MMEngine.
 
     Args:
         launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
@@ -29,6 +30,9 @@ def init_distributed(launcher: str,
     """
     if launcher == 'none' or (dist.is_available() and dist.is_initialized()):
         return
+    if launcher == 'slurm':
+        os.environ.update(slurm_environment())
+        launcher = 'pytorch'
     if launcher != 'pytorch':  # MMEngine takes seconds itself
         init_dist(
             launcher,
@@ -56,6 +60,37 @@ def init_distributed(launcher: str,
         rank=int(os.environ['RANK']),
         world_size=int(os.environ['WORLD_SIZE']),
         **kwargs)
+
+
+def slurm_environment(default_port: int = 29500) -> dict:
+    """torchrun's variables from those of ``srun``: ``RANK`` from
+    ``SLURM_PROCID``, ``WORLD_SIZE`` from ``SLURM_NTASKS``, ``LOCAL_RANK``
+    from ``SLURM_LOCALID``, ``MASTER_ADDR`` (unless set) the first host of
+    ``SLURM_NODELIST`` (by ``scontrol show hostnames``), ``MASTER_PORT``
+    (unless set) ``default_port``."""
+    missing = [k for k in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_LOCALID')
+               if k not in os.environ]
+    if missing:
+        raise RuntimeError(f'--launcher slurm needs the environment of srun;'
+                           f' missing {missing} (use tools/slurm_train.sh)')
+    env = dict(
+        RANK=os.environ['SLURM_PROCID'],
+        WORLD_SIZE=os.environ['SLURM_NTASKS'],
+        LOCAL_RANK=os.environ['SLURM_LOCALID'],
+        MASTER_PORT=os.environ.get('MASTER_PORT', str(default_port)))
+    if 'MASTER_ADDR' in os.environ:
+        env['MASTER_ADDR'] = os.environ['MASTER_ADDR']
+    else:
+        import subprocess
+        nodes = os.environ.get('SLURM_NODELIST', '')
+        hosts = subprocess.run(['scontrol', 'show', 'hostnames', nodes],
+                               capture_output=True, text=True,
+                               check=True).stdout.split()
+        env['MASTER_ADDR'] = hosts[0]
+    if 'SLURM_NTASKS_PER_NODE' in os.environ:
+        env['LOCAL_WORLD_SIZE'] = os.environ['SLURM_NTASKS_PER_NODE'].split(
+            '(')[0]
+    return env
 
 
 def patient_group(timeout: float) -> dist.ProcessGroup:
