@@ -16,6 +16,9 @@ side measured in a process of its own):
   as a static model, at the min, max and a random subnet;
 * subnet_train_step: the same pair in a training step (forward, backward,
   optimizer step);
+* exported_train_step: ``train_step`` of one subnet (preprocessing, loss,
+  backward, optimizer step) in the supernet vs in the config exported with
+  it (``SubnetClassifier``), at the min, max and a random subnet;
 * bn_recalibration: recalibrating BN over N images (default 2000) vs one
   forward pass over the same images;
 * export: ``model.export_subnet()`` vs the official
@@ -36,8 +39,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CASES = ('train_step', 'eval_forward', 'subnet_train_step', 'bn_recalibration',
-         'export')
+CASES = ('train_step', 'eval_forward', 'subnet_train_step',
+         'exported_train_step', 'bn_recalibration', 'export')
 
 
 # ----------------------------------------------------------------- helpers
@@ -239,6 +242,49 @@ def build_subnet_pair(args, side, subnet_name, train):
     return call
 
 
+def build_exported_step(args, side, subnet_name):
+    """``train_step`` of one subnet: in the supernet (``OFA``, the subnet
+    fixed, one per step) or in its exported config
+    (``mmofa.SubnetClassifier``, what ``save_subnet`` writes), both with
+    the data preprocessor, label-smoothed loss, backward and SGD step, the
+    same memory layout (``--channels-last``) and images."""
+    import torch
+    from mmengine.optim import OptimWrapper
+    from mmpretrain.structures import DataSample
+
+    from mmofa.engine.static_checkpoint import static_subnet_config
+    from mmofa.registry import MODELS
+    torch.manual_seed(0)
+    model = mmofa_model(args)
+    subnet = subnet_of(subnet_name, model)
+    if side == 'supernet':
+        net = model
+        model.sample_training_subnet = lambda iteration, index: None
+    else:
+        cfg = static_subnet_config(model.cfg, model.export_subnet_config(),
+                                   model.dump_subnet(subnet))
+        net = MODELS.build(cfg.model).to(args.device)
+        net.load_state_dict(model.export_subnet().state_dict())
+    net.train()
+    optim = OptimWrapper(
+        torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9))
+    gen = torch.Generator().manual_seed(0)
+    batch = dict(
+        inputs=[
+            torch.randint(0, 256, (3, 224, 224), generator=gen,
+                          dtype=torch.uint8) for _ in range(args.batch)
+        ],
+        data_samples=[
+            DataSample().set_gt_label(i % 1000) for i in range(args.batch)
+        ])
+
+    def call():
+        with autocast(args):
+            net.train_step(batch, optim)
+
+    return call
+
+
 def build_bn(args, side, _):
     """BN recalibration over N images, or one forward pass over them."""
     import torch
@@ -301,6 +347,10 @@ COMPARISONS = {
      lambda a, side, sub: build_subnet_pair(a, side, sub, True), SUBNETS, 1.10,
      'training step of one subnet at 224 px: supernet vs exported '
      'static model'),
+    'exported_train_step':
+    ('supernet', 'exported', build_exported_step, SUBNETS, 1.00,
+     'train_step of one subnet at 224 px: in the supernet vs in its '
+     'exported config (SubnetClassifier), same layout and data'),
     'bn_recalibration':
     ('forward', 'recalibrate', build_bn, ('random', ), 1.10,
      'BN recalibration of a random subnet vs one forward pass over the same '

@@ -201,3 +201,30 @@ def test_checkpoints_get_the_usual_file_mode(trained):
     for name in ('epoch_1.pth', 'teacher_teacher.pth', 'last_checkpoint'):
         mode = (trained / name).stat().st_mode & 0o777
         assert mode == 0o666 & ~umask, (name, oct(mode))
+
+
+def test_a_published_checkpoint_opens_without_any_allowlist(trained,
+                                                           tmp_path):
+    """tools/publish_checkpoint.py keeps the weights and plain meta: a bare
+    torch.load(weights_only=True), with no mmofa or MMEngine globals
+    allowed, opens it; the model loads it strictly."""
+    result = run_tool('tools/publish_checkpoint.py', trained / 'epoch_2.pth',
+                      tmp_path / 'release.pth')
+    published = next(tmp_path.glob('release-*.pth'))
+    assert len(published.stem.split('-')[-1]) == 8
+    assert "dropped ['message_hub', 'optimizer', 'param_schedulers']" in \
+        result.stdout
+    code = ('import sys, torch; c = torch.load(sys.argv[1], '
+            'weights_only=True); print(sorted(c), sorted(c["meta"]))')
+    bare = subprocess.run([sys.executable, '-c', code, str(published)],
+                          capture_output=True, text=True, check=True)
+    assert bare.stdout.strip() == (
+        "['meta', 'state_dict'] ['classes', 'mmofa_version', "
+        "'torch_version']")
+    from mmofa.apis import init_model
+    init_model(REPO / TINY, published)
+    # The training checkpoint itself needs mmofa's allowlist.
+    refused = subprocess.run(
+        [sys.executable, '-c', code, str(trained / 'epoch_2.pth')],
+        capture_output=True, text=True)
+    assert refused.returncode != 0

@@ -133,10 +133,11 @@ def plot_curve(args) -> None:
                 xs = [i for i in iters if name in train[i]]
                 axis.plot(xs, [train[i][name] for i in xs], lw=1,
                           label=name)
-        top = axis.get_ylim()[1]
         for name, epoch, iteration in stages:
             axis.axvline(iteration, color='grey', ls='--', lw=0.8)
-            axis.text(iteration, top, f' {name}', rotation=90, va='top',
+            # Above the panel: x in data, y in axes coordinates.
+            axis.text(iteration, 1.01, f'{name} (epoch {epoch})',
+                      transform=axis.get_xaxis_transform(), va='bottom',
                       fontsize=7, color='dimgrey')
         axis.set_ylabel(title)
         axis.grid(alpha=0.3)

@@ -9,6 +9,7 @@ Each image is decoded as the training pipeline's loader decodes it (the
 when any image fails; the list says which file and why.
 """
 import argparse
+import copy
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -61,12 +62,17 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    bad, checked = [], 0
+    bad, checked, seen = [], 0, {}
     for split in args.splits:
         loader = cfg.get(f'{split}_dataloader')
         if not loader:
             continue
         dataset_cfg = dict(loader['dataset'], lazy_init=False)
+        same = [s for s, c in seen.items() if c == dataset_cfg]
+        if same:
+            print(f'{split}: the {same[0]} dataset')
+            continue
+        seen[split] = copy.deepcopy(dataset_cfg)
         backend = decoder_of(dataset_cfg.get('pipeline'))
         dataset_cfg['pipeline'] = []
         with DefaultScope.overwrite_default_scope(
