@@ -271,8 +271,9 @@ def build_exported_step(args, side, subnet_name):
     gen = torch.Generator().manual_seed(0)
     batch = dict(
         inputs=[
-            torch.randint(0, 256, (3, 224, 224), generator=gen,
-                          dtype=torch.uint8) for _ in range(args.batch)
+            torch.randint(
+                0, 256, (3, 224, 224), generator=gen, dtype=torch.uint8)
+            for _ in range(args.batch)
         ],
         data_samples=[
             DataSample().set_gt_label(i % 1000) for i in range(args.batch)

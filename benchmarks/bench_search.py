@@ -77,7 +77,7 @@ def run_official(finder, encoder, flops_model, constraint, seed, args):
 
 def run_mmofa(codec, predictor, flops_table, flops_model, constraint, seed,
               args):
-    from mmofa.engine.runner.evolution import EvolutionSearch, cost_constraint
+    from mmofa.search import EvolutionSearch, cost_constraint
     search = EvolutionSearch(
         codec,
         lambda population: predictor.predict(codec.encode(population)),
@@ -105,11 +105,11 @@ def main():
     from ofa.nas.search_algorithm import EvolutionFinder
 
     from mmofa.apis import init_model
-    from mmofa.models.task_modules import BlockCostTable
+    from mmofa.models.task_modules import SlotCostTable
     from mmofa.structures import MobileNetV3PopulationCodec
     model = init_model('configs/ofa/ofa_mbv3_w10_supernet.py')
     codec = MobileNetV3PopulationCodec(model.search_space, RESOLUTIONS)
-    flops_table = BlockCostTable.flops(model.resource_estimator, codec)
+    flops_table = SlotCostTable.flops(model.resource_estimator, codec)
     net, encoder, official_predictor, flops_model = official_parts(0)
     predictor = fit_synthetic(official_predictor, codec, flops_table, 0)
     predictor.eval()

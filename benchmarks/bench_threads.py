@@ -36,8 +36,8 @@ def build_step(batch: int, size: int):
     model.sample_subnet('max')
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    images = torch.randn(batch, 3, size, size).contiguous(
-        memory_format=torch.channels_last)
+    images = torch.randn(batch, 3, size,
+                         size).contiguous(memory_format=torch.channels_last)
 
     def step():
         loss = model(images, mode='tensor').logsumexp(1).mean()
@@ -67,19 +67,22 @@ def measure(step, threads, repeat: int, warmup: int) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cores = len(os.sched_getaffinity(0))
-    parser.add_argument('--threads', type=int, nargs='+',
-                        default=list(range(1, cores + 1)))
-    parser.add_argument('--load', type=int, nargs='+', default=[0, cores],
-                        help='busy processes competing (default: none, '
-                        'then one per core)')
+    parser.add_argument(
+        '--threads', type=int, nargs='+', default=list(range(1, cores + 1)))
+    parser.add_argument(
+        '--load',
+        type=int,
+        nargs='+',
+        default=[0, cores],
+        help='busy processes competing (default: none, '
+        'then one per core)')
     parser.add_argument('--batch', type=int, default=16)
     parser.add_argument('--size', type=int, default=160)
     parser.add_argument('--repeat', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=2)
     args = parser.parse_args()
-    from machine_load import busy_processes
-
     import torch
+    from machine_load import busy_processes
     print(f'threads benchmark: {cores} cores, torch {torch.__version__}, '
           f'max subnet training step, batch {args.batch} at {args.size} px, '
           f'{args.repeat} interleaved steps per count')

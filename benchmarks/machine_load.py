@@ -16,8 +16,9 @@ def busy_processes(count: int):
     """``count`` processes that keep one core each busy while the block
     runs (none for 0)."""
     context = multiprocessing.get_context('spawn')
-    workers = [context.Process(target=_spin, daemon=True)
-               for _ in range(count)]
+    workers = [
+        context.Process(target=_spin, daemon=True) for _ in range(count)
+    ]
     for worker in workers:
         worker.start()
     try:

@@ -285,3 +285,32 @@ def direct_statistics(static, batches):
                   x.size(0) for x in xs) / total
         stats[name] = (mean, var)
     return stats
+
+
+def tiny_resnet48_cfg(num_classes: int = 4, **ofa_kwargs) -> dict:
+    """The ResNet-48 space of the CVPR 2022 track with narrow widths."""
+    cfg = tiny_supernet_cfg(num_classes, **ofa_kwargs)
+    cfg['architecture']['backbone'] = dict(
+        type='mmofa.OFAResNet48', base_channels=[32, 48, 64, 96])
+    cfg['architecture']['head'].update(
+        in_channels=96, elastic_in_channels=True)
+    return cfg
+
+
+def tiny_compofa_cfg(num_classes: int = 4, **ofa_kwargs) -> dict:
+    """CompOFA's space (coupled depth and expand ratio, fixed kernels) on
+    the tiny MobileNetV3."""
+    cfg = tiny_supernet_cfg(num_classes, **ofa_kwargs)
+    cfg['architecture']['backbone'].update(
+        kernel_sizes=[[k] for k in COMPOFA_KERNELS], transform_kernel=False)
+    cfg['mutator'] = dict(type='mmofa.OFAMutator', couplings=[COUPLING])
+    return cfg
+
+
+def family_cfgs() -> dict:
+    """A small supernet of every family, by name."""
+    return dict(
+        mobilenet_v3=tiny_supernet_cfg(),
+        compofa=tiny_compofa_cfg(),
+        resnet50=tiny_resnet_cfg(),
+        resnet48=tiny_resnet48_cfg())

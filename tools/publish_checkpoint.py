@@ -54,19 +54,27 @@ def published(checkpoint: dict) -> dict:
     classes = (meta.get('dataset_meta') or {}).get('classes')
     if classes is not None:
         kept['classes'] = plain(list(classes))
-    kept.update(mmofa_version=__version__, torch_version=str(torch.__version__))
+    kept.update(
+        mmofa_version=__version__, torch_version=str(torch.__version__))
     return dict(
-        state_dict={k: v.detach().clone().contiguous()
-                    for k, v in state_dict_of(checkpoint).items()},
-        meta={k: v for k, v in kept.items() if v is not None})
+        state_dict={
+            k: v.detach().clone().contiguous()
+            for k, v in state_dict_of(checkpoint).items()
+        },
+        meta={
+            k: v
+            for k, v in kept.items() if v is not None
+        })
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='a training (or any mmofa) checkpoint')
     parser.add_argument('dst', help='the weights-only file to write')
-    parser.add_argument('--no-hash', action='store_true',
-                        help='keep DST as given, without the SHA-256 digits')
+    parser.add_argument(
+        '--no-hash',
+        action='store_true',
+        help='keep DST as given, without the SHA-256 digits')
     args = parser.parse_args()
     check_writable_file(args.dst, 'DST')
     try:

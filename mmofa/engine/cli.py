@@ -92,8 +92,9 @@ def setup(args: argparse.Namespace) -> Config:
     cfg.env_cfg = dict(cfg.get('env_cfg') or {})
     cfg.env_cfg['num_threads'], how = set_num_threads(
         cfg.env_cfg.get('num_threads'))
-    print_log(f'torch CPU threads: {cfg.env_cfg["num_threads"]} ({how})',
-              logger='current')
+    print_log(
+        f'torch CPU threads: {cfg.env_cfg["num_threads"]} ({how})',
+        logger='current')
     return cfg
 
 
@@ -108,8 +109,9 @@ def known_top_level_keys(cfg: Config) -> List[str]:
     """Keys a config may have at its top level: its own, MMEngine
     Runner's arguments and mmofa's (:data:`KNOWN_TOP_LEVEL_KEYS`)."""
     runner_args = inspect.signature(Runner.__init__).parameters
-    return sorted(set(cfg.keys()) | set(runner_args) - {'self'}
-                  | KNOWN_TOP_LEVEL_KEYS)
+    return sorted(
+        set(cfg.keys()) | set(runner_args) - {'self'}
+        | KNOWN_TOP_LEVEL_KEYS)
 
 
 def _close(key: str, known: Iterable[str]) -> str:
@@ -117,7 +119,8 @@ def _close(key: str, known: Iterable[str]) -> str:
     return f' (did you mean {close[0]!r}?)' if close else ''
 
 
-def check_option_keys(cfg: Config, options: dict,
+def check_option_keys(cfg: Config,
+                      options: dict,
                       allow_new_keys: bool = False) -> None:
     """Refuse (or with ``allow_new_keys`` warn about) ``--cfg-options``
     keys whose top level the config does not know, naming the closest
@@ -127,13 +130,16 @@ def check_option_keys(cfg: Config, options: dict,
     for option in options:
         parts = option.split('.')
         if parts[0] not in known:
-            message = (f'--cfg-options {option}: {parts[0]!r} is not a key '
-                       f'of this config nor of the Runner{_close(parts[0], known)}')
+            message = (
+                f'--cfg-options {option}: {parts[0]!r} is not a key '
+                f'of this config nor of the Runner{_close(parts[0], known)}')
             if not allow_new_keys:
                 raise KeyError(message + '; give --allow-new-keys to add it '
                                'anyway')
-            print_log(message + '; added (--allow-new-keys)',
-                      logger='current', level=30)
+            print_log(
+                message + '; added (--allow-new-keys)',
+                logger='current',
+                level=30)
             continue
         node = cfg.get(parts[0])
         for depth in range(1, len(parts)):
@@ -146,7 +152,9 @@ def check_option_keys(cfg: Config, options: dict,
                     print_log(
                         f'--cfg-options {option}: '
                         f'{".".join(parts[:depth])} has no key {part!r}'
-                        f'{hint}; it is added', logger='current', level=30)
+                        f'{hint}; it is added',
+                        logger='current',
+                        level=30)
                 break
             node = node[part]
 

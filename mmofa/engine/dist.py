@@ -68,8 +68,10 @@ def slurm_environment(default_port: int = 29500) -> dict:
     from ``SLURM_LOCALID``, ``MASTER_ADDR`` (unless set) the first host of
     ``SLURM_NODELIST`` (by ``scontrol show hostnames``), ``MASTER_PORT``
     (unless set) ``default_port``."""
-    missing = [k for k in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_LOCALID')
-               if k not in os.environ]
+    missing = [
+        k for k in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_LOCALID')
+        if k not in os.environ
+    ]
     if missing:
         raise RuntimeError(f'--launcher slurm needs the environment of srun;'
                            f' missing {missing} (use tools/slurm_train.sh)')
@@ -84,7 +86,8 @@ def slurm_environment(default_port: int = 29500) -> dict:
         import subprocess
         nodes = os.environ.get('SLURM_NODELIST', '')
         hosts = subprocess.run(['scontrol', 'show', 'hostnames', nodes],
-                               capture_output=True, text=True,
+                               capture_output=True,
+                               text=True,
                                check=True).stdout.split()
         env['MASTER_ADDR'] = hosts[0]
     if 'SLURM_NTASKS_PER_NODE' in os.environ:

@@ -14,8 +14,8 @@ def _clock(seconds: float) -> str:
 def format_metrics(metrics: Mapping) -> str:
     """``{'accuracy/top1': 79.5}`` as ``accuracy/top1 79.50``."""
     return ', '.join(
-        f'{key} {value:.2f}' if isinstance(value, float) else
-        f'{key} {value}' for key, value in metrics.items())
+        f'{key} {value:.2f}' if isinstance(value, float) else f'{key} {value}'
+        for key, value in metrics.items())
 
 
 class ProgressLog:
@@ -29,7 +29,10 @@ class ProgressLog:
         done (int): Items already done (a resumed task). Defaults to 0.
     """
 
-    def __init__(self, total: int, task: str, interval: float = 0.0,
+    def __init__(self,
+                 total: int,
+                 task: str,
+                 interval: float = 0.0,
                  done: int = 0):
         self.total = int(total)
         self.task = task

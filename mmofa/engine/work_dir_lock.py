@@ -98,7 +98,8 @@ class WorkDirLock:
                     f'this {self.purpose} another --work-dir.')
             print_log(
                 f'work dir {self.path.parent}: taking over the stale lock of '
-                f'a run that ended without releasing it ({_describe(previous)})',
+                'a run that ended without releasing it '
+                f'({_describe(previous)})',
                 logger='current',
                 level=30)
         record = dict(

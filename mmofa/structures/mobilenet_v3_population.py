@@ -9,56 +9,30 @@ operation.
 
 Every elastic block has a gene (kernel size and expand ratio), also blocks
 beyond their stage's depth, as in the official evolution: a block skipped
-now keeps its genes and may become active after a depth mutation.
+now keeps its genes and may become active after a depth mutation. The
+operators every family shares are in :mod:`mmofa.structures.population`.
 """
-from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
 import numpy as np
 
-from .mobilenet_v3_subnet import (MobileNetV3SearchSpace, MobileNetV3Subnet,
-                                  SubnetError)
+from .mobilenet_v3_subnet import MobileNetV3SearchSpace, MobileNetV3Subnet
+from .population import Population, PopulationCodec, padded
+
+#: The populations of every family are :class:`Population` objects; this
+#: name says which genes they hold (``kernel``, ``expand`` ``[N, blocks]``,
+#: ``depth`` ``[N, stages]``).
+MobileNetV3Population = Population
 
 
-@dataclass
-class MobileNetV3Population:
-    """``N`` subnets with resolutions, as choice indices.
+class MobileNetV3PopulationCodec(PopulationCodec):
+    """Populations of an OFA MobileNetV3 space (also CompOFA's).
 
-    Attributes:
-        kernel (np.ndarray): ``[N, num_blocks]`` indices into the kernel
-            sizes of each block's stage.
-        expand (np.ndarray): ``[N, num_blocks]`` indices into the expand
-            ratios of each block's stage.
-        depth (np.ndarray): ``[N, num_stages]`` indices into each stage's
-            depths.
-        resolution (np.ndarray): ``[N]`` indices into the codec's
-            resolutions.
-    """
-    kernel: np.ndarray
-    expand: np.ndarray
-    depth: np.ndarray
-    resolution: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.resolution)
-
-    def __getitem__(self, index) -> 'MobileNetV3Population':
-        """Rows selected by an index array, a boolean mask or a slice."""
-        if isinstance(index, (int, np.integer)):
-            index = [index]
-        return MobileNetV3Population(self.kernel[index], self.expand[index],
-                                     self.depth[index], self.resolution[index])
-
-    @staticmethod
-    def concatenate(populations: Sequence['MobileNetV3Population']
-                    ) -> 'MobileNetV3Population':
-        return MobileNetV3Population(
-            *(np.concatenate([getattr(p, name) for p in populations])
-              for name in ('kernel', 'expand', 'depth', 'resolution')))
-
-
-class MobileNetV3PopulationCodec:
-    """Conversions and evolution operators of populations of one space.
+    Genes: ``kernel`` and ``expand`` ``[N, num_blocks]`` (indices into the
+    kernel sizes / expand ratios of each block's stage; a block's pair
+    mutates together), ``depth`` ``[N, num_stages]``. The encoding is the
+    official ``MobileNetArchEncoder``'s one-hot code; the cost slots are the
+    blocks, a slot's combination its (kernel, expand) pair.
 
     Args:
         space (MobileNetV3SearchSpace): The supernet's search space.
@@ -73,10 +47,8 @@ class MobileNetV3PopulationCodec:
                  space: MobileNetV3SearchSpace,
                  resolutions: Sequence[int],
                  couplings: Sequence[dict] = ()):
-        if not resolutions:
-            raise ValueError('resolutions must not be empty')
+        super().__init__(resolutions)
         self.space = space
-        self.resolutions = tuple(int(r) for r in resolutions)
         self.num_blocks = space.num_blocks
         self.block_stage = np.repeat(
             np.arange(space.num_stages), space.max_depths)
@@ -88,7 +60,10 @@ class MobileNetV3PopulationCodec:
         self.num_expands = np.array(
             [len(space.expand_ratios[s]) for s in self.block_stage])
         self.num_depths = np.array([len(d) for d in space.depths])
-        self.depth_values = _padded(space.depths)
+        self.set_genes([('kernel', self.num_kernels, 'block'),
+                        ('expand', self.num_expands, 'block'),
+                        ('depth', self.num_depths, 'stage')])
+        self.depth_values = padded(space.depths)
         # One-hot layout of the official encoder: resolutions, then the
         # kernel slots of every block, then the expand slots of every block.
         kernel_offsets = len(self.resolutions) + np.concatenate(
@@ -99,21 +74,13 @@ class MobileNetV3PopulationCodec:
         self._expand_offsets = expand_offsets
         self.encoding_size = int(expand_offsets[-1] + self.num_expands[-1])
         self._coupled_expand = _coupled_expand_indices(space, couplings)
+        # Cost slots: one per block, its (kernel, expand) pair.
+        self.max_expands = int(self.num_expands.max())
+        self.slot_sizes = (int(self.num_kernels.max()) *
+                           self.max_expands, ) * self.num_blocks
 
     # ------------------------------------------------------------ sampling
-    def random(self, num: int,
-               rng: np.random.Generator) -> MobileNetV3Population:
-        """``num`` uniform draws (every choice independent, as the
-        official ``random_sample_arch``)."""
-        return self.couple(
-            MobileNetV3Population(
-                _uniform(rng, self.num_kernels, num),
-                _uniform(rng, self.num_expands, num),
-                _uniform(rng, self.num_depths, num),
-                rng.integers(0, len(self.resolutions), num)))
-
-    def couple(self,
-               population: MobileNetV3Population) -> MobileNetV3Population:
+    def couple(self, population: Population) -> Population:
         """``population`` in the coupled space: each block's expand ratio
         the one its stage's depth is coupled with (without couplings: as
         it is)."""
@@ -121,42 +88,8 @@ class MobileNetV3PopulationCodec:
             return population
         expand = self._coupled_expand[self.block_stage[None, :],
                                       population.depth[:, self.block_stage]]
-        return MobileNetV3Population(population.kernel, expand,
-                                     population.depth, population.resolution)
-
-    def mutate(self, population: MobileNetV3Population,
-               rng: np.random.Generator, arch_prob: float,
-               resolution_prob: float) -> MobileNetV3Population:
-        """Official mutation: the resolution with ``resolution_prob``; each
-        block's (kernel, expand) pair and each stage's depth with
-        ``arch_prob``, redrawn uniformly."""
-        n = len(population)
-        fresh = self.random(n, rng)
-        block = rng.random((n, self.num_blocks)) < arch_prob
-        stage = rng.random((n, self.space.num_stages)) < arch_prob
-        res = rng.random(n) < resolution_prob
-        return self.couple(
-            MobileNetV3Population(
-                np.where(block, fresh.kernel, population.kernel),
-                np.where(block, fresh.expand, population.expand),
-                np.where(stage, fresh.depth, population.depth),
-                np.where(res, fresh.resolution, population.resolution)))
-
-    def crossover(self, first: MobileNetV3Population,
-                  second: MobileNetV3Population,
-                  rng: np.random.Generator) -> MobileNetV3Population:
-        """Official crossover: every gene from either parent with equal
-        probability."""
-
-        def pick(a, b):
-            return np.where(rng.random(a.shape) < 0.5, a, b)
-
-        return self.couple(
-            MobileNetV3Population(
-                pick(first.kernel, second.kernel),
-                pick(first.expand, second.expand),
-                pick(first.depth, second.depth),
-                pick(first.resolution, second.resolution)))
+        return Population(
+            dict(population.genes, expand=expand), population.resolution)
 
     # ------------------------------------------------------------ queries
     def active(self, population: MobileNetV3Population) -> np.ndarray:
@@ -164,10 +97,6 @@ class MobileNetV3PopulationCodec:
         depth = self.depth_values[np.arange(self.space.num_stages),
                                   population.depth]
         return self.block_position[None, :] < depth[:, self.block_stage]
-
-    def resolution_values(self,
-                          population: MobileNetV3Population) -> np.ndarray:
-        return np.asarray(self.resolutions)[population.resolution]
 
     def encode(self, population: MobileNetV3Population) -> np.ndarray:
         """The official one-hot features ``[N, encoding_size]`` (float32):
@@ -185,14 +114,8 @@ class MobileNetV3PopulationCodec:
                  population.expand[row, block]] = 1
         return features
 
-    def unique_keys(self, population: MobileNetV3Population) -> np.ndarray:
-        """One bytes key per row that is equal iff the subnets (active
-        blocks only) and resolutions are equal."""
-        return np.array([row.tobytes() for row in self.encode(population)])
-
     # --------------------------------------------------------- conversion
-    def to_subnets(self, population: MobileNetV3Population
-                   ) -> List[MobileNetV3Subnet]:
+    def to_subnets(self, population: Population) -> List[MobileNetV3Subnet]:
         space = self.space
         subnets = []
         for i in range(len(population)):
@@ -228,12 +151,8 @@ class MobileNetV3PopulationCodec:
         depth = np.zeros((n, space.num_stages), dtype=np.int64)
         resolution = np.zeros(n, dtype=np.int64)
         for i, subnet in enumerate(subnets):
-            size = subnet.resolution or default_resolution
-            if size not in self.resolutions:
-                raise SubnetError(
-                    f'subnet {i}: resolution {size!r} is not a candidate; '
-                    f'allowed: {list(self.resolutions)}')
-            resolution[i] = self.resolutions.index(size)
+            resolution[i] = self.resolution_index(
+                subnet.resolution or default_resolution, i)
             start = 0
             for s, max_depth in enumerate(space.max_depths):
                 depth[i, s] = space.depths[s].index(subnet.depth[s])
@@ -242,7 +161,27 @@ class MobileNetV3PopulationCodec:
                     kernel[i, start + b] = space.kernel_sizes[s].index(k)
                     expand[i, start + b] = space.expand_ratios[s].index(e)
                 start += max_depth
-        return MobileNetV3Population(kernel, expand, depth, resolution)
+        return Population(
+            dict(kernel=kernel, expand=expand, depth=depth), resolution)
+
+    def slot_indices(self, population: Population) -> np.ndarray:
+        """Each block's (kernel, expand) pair as one index, -1 if skipped."""
+        index = population.kernel * self.max_expands + population.expand
+        return np.where(self.active(population), index, -1)
+
+    def slot_costs(self, estimator, resolution: int, kind: str):
+        """From ``MobileNetV3ResourceEstimator.tables``: the stem and tail
+        fixed, each block's cost per (kernel, expand) pair."""
+        fixed, table = estimator.tables(resolution, kind)
+        space, slots = self.space, []
+        for s, position in zip(self.block_stage, self.block_position):
+            costs = np.zeros(self.slot_sizes[0])
+            for i, k in enumerate(space.kernel_sizes[s]):
+                for j, e in enumerate(space.expand_ratios[s]):
+                    costs[i * self.max_expands + j] = table[(s, position, k,
+                                                             e)]
+            slots.append(costs)
+        return fixed, slots
 
 
 def _coupled_expand_indices(space: MobileNetV3SearchSpace,
@@ -274,14 +213,3 @@ def _coupled_expand_indices(space: MobileNetV3SearchSpace,
                     f'ratio ({expand_of_depth})')
             table[s, i] = space.expand_ratios[s].index(expand_of_depth[depth])
     return table
-
-
-def _uniform(rng: np.random.Generator, counts: np.ndarray,
-             num: int) -> np.ndarray:
-    """``[num, len(counts)]`` integers, column j uniform in [0, counts[j])."""
-    return (rng.random((num, len(counts))) * counts).astype(np.int64)
-
-
-def _padded(rows: Sequence[Sequence[int]]) -> np.ndarray:
-    width = max(len(r) for r in rows)
-    return np.array([list(r) + [r[-1]] * (width - len(r)) for r in rows])

@@ -14,28 +14,17 @@
 
 Every error names the key, the value, what was allowed and the source.
 """
-import json
 import re
 from dataclasses import dataclass, replace
 from numbers import Number
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
-
-import yaml
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 from mmofa.utils import make_divisible
-
-
-class SubnetError(ValueError):
-    """A subnet description that does not fit a supernet's search space."""
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, Number) and not isinstance(value, bool)
+from .subnet_base import (StagedSearchSpace, SubnetError, arch_dict_list,
+                          arch_dict_resolution, check_keys, check_per_block,
+                          check_per_stage, choice, dump_in_format, is_number,
+                          load_subnet_data, optional_resolution)
 
 
 def expanded_width(in_channels: int, expand_ratio: Number) -> int:
@@ -43,58 +32,11 @@ def expanded_width(in_channels: int, expand_ratio: Number) -> int:
     return make_divisible(round(in_channels * expand_ratio), 8)
 
 
-class StagedSearchSpace:
-    """Stage and block counts of a search space with ``depths`` (the
-    candidate depths of each stage)."""
-
-    @property
-    def num_stages(self) -> int:
-        return len(self.depths)
-
-    @property
-    def max_depths(self) -> Tuple[int, ...]:
-        return tuple(max(d) for d in self.depths)
-
-    @property
-    def num_blocks(self) -> int:
-        """Elastic blocks in the supernet (20 for the official MobileNetV3
-        space)."""
-        return sum(self.max_depths)
-
-
-def check_per_stage(subnet, names: Sequence[str], num_stages: int,
-                    source: str) -> None:
-    """Each named field of ``subnet`` is a list of ``num_stages`` entries."""
-    for name in names:
-        value = getattr(subnet, name)
-        if not isinstance(value, (list, tuple)):
-            raise SubnetError(f'{source}: {name} = {value!r} must be a '
-                              f'list with one entry per stage '
-                              f'({num_stages} stages)')
-        if len(value) != num_stages:
-            raise SubnetError(f'{source}: {name} has {len(value)} stages, the '
-                              f'supernet has {num_stages}: {list(value)!r}')
-
-
-def check_per_block(blocks,
-                    key: str,
-                    stage: int,
-                    depth: int,
-                    allowed: Sequence,
-                    source: str,
-                    label: str,
-                    integer: bool = False) -> tuple:
-    """The values of the active blocks of ``stage``, one per block, each
-    canonical in ``allowed``; ``key`` names the list (``'kernel_size[2]'``)."""
-    if not isinstance(blocks, (list, tuple)):
-        raise SubnetError(f'{source}: {key} = {blocks!r} must be a list of '
-                          f'{depth} values (one per active block)')
-    if len(blocks) != depth:
-        raise SubnetError(f'{source}: {key} has {len(blocks)} values but '
-                          f'depth[{stage}] is {depth}: {list(blocks)!r}')
-    return tuple(
-        _choice(v, allowed, f'{key}[{b}]', source, label, integer)
-        for b, v in enumerate(blocks))
+def se_mid_channels(channels: int,
+                    reduction: int = 4,
+                    divisor: int = 8) -> int:
+    """Hidden width of a squeeze-excitation over ``channels`` channels."""
+    return make_divisible(channels // reduction, divisor)
 
 
 @dataclass(frozen=True)
@@ -154,7 +96,7 @@ class MobileNetV3Subnet:
         check_per_stage(self, ('depth', 'kernel_size', 'expand_ratio'),
                         space.num_stages, source)
         depth = tuple(
-            _choice(d, space.depths[s], f'depth[{s}]', source, 'depths')
+            choice(d, space.depths[s], f'depth[{s}]', source, 'depths')
             for s, d in enumerate(self.depth))
         kernel_size, expand_ratio = [], []
         for s in range(space.num_stages):
@@ -176,7 +118,7 @@ class MobileNetV3Subnet:
                         integer=name == 'kernel_size'))
         return MobileNetV3Subnet(
             depth, tuple(kernel_size), tuple(expand_ratio),
-            _resolution(self.resolution, source, space.min_resolution))
+            optional_resolution(self.resolution, source, space.min_resolution))
 
     # --------------------------------------------------- official dict
     @classmethod
@@ -186,7 +128,7 @@ class MobileNetV3Subnet:
                        source: str = 'arch dict') -> 'MobileNetV3Subnet':
         """From ``{'ks': [...], 'e': [...], 'd': [...]}`` (ints broadcast)."""
         allowed_keys = {'ks', 'e', 'd', 'r', 'image_size', 'resolution'}
-        _check_keys(arch, allowed_keys, {'ks', 'e', 'd'}, source)
+        check_keys(arch, allowed_keys, {'ks', 'e', 'd'}, source)
         per_block = {
             key: arch_dict_list(arch, key, length, source)
             for key, length in (('ks', space.num_blocks),
@@ -194,7 +136,7 @@ class MobileNetV3Subnet:
                                                           space.num_stages))
         }
         depth = tuple(
-            _choice(d, space.depths[s], f"'d'[{s}]", source, 'depths')
+            choice(d, space.depths[s], f"'d'[{s}]", source, 'depths')
             for s, d in enumerate(per_block['d']))
         kernel_size, expand_ratio = [], []
         start = 0
@@ -205,7 +147,7 @@ class MobileNetV3Subnet:
                 where = f'[{i}] (stage {s}, block {b})'
                 # Blocks past the depth are skipped but must still be valid.
                 ks.append(
-                    _choice(
+                    choice(
                         per_block['ks'][i],
                         space.kernel_sizes[s],
                         f"'ks'{where}",
@@ -213,14 +155,14 @@ class MobileNetV3Subnet:
                         'kernel sizes',
                         integer=True))
                 es.append(
-                    _choice(per_block['e'][i], space.expand_ratios[s],
-                            f"'e'{where}", source, 'expand ratios'))
+                    choice(per_block['e'][i], space.expand_ratios[s],
+                           f"'e'{where}", source, 'expand ratios'))
             kernel_size.append(tuple(ks[:depth[s]]))
             expand_ratio.append(tuple(es[:depth[s]]))
             start += max_depth
         return cls(
             depth, tuple(kernel_size), tuple(expand_ratio),
-            _resolution(
+            optional_resolution(
                 arch_dict_resolution(arch, source), source,
                 space.min_resolution))
 
@@ -242,7 +184,7 @@ class MobileNetV3Subnet:
                    data: Mapping,
                    space: MobileNetV3SearchSpace,
                    source: str = 'subnet') -> 'MobileNetV3Subnet':
-        _check_keys(data, {
+        check_keys(data, {
             'depth', 'kernel_size', 'expand_ratio', 'resolution', 'width_mult'
         }, {'depth', 'kernel_size', 'expand_ratio'}, source)
         if 'width_mult' in data and data['width_mult'] != space.width_mult:
@@ -342,8 +284,8 @@ class MobileNetV3Subnet:
                 raise SubnetError(
                     f'{source}: {prefix}.depth is missing (stage '
                     f'{s}); allowed: {list(space.depths[s])}')
-            d = _choice(entry['depth'][1], space.depths[s], entry['depth'][0],
-                        source, 'depths')
+            d = choice(entry['depth'][1], space.depths[s], entry['depth'][0],
+                       source, 'depths')
             if 'out_channels' in entry:
                 _fixed(entry['out_channels'][1], space.stage_out_channels[s],
                        entry['out_channels'][0], source)
@@ -357,7 +299,7 @@ class MobileNetV3Subnet:
                 checked = {}
                 for attr, (key, value) in attrs.items():
                     if attr == 'kernel_size':
-                        checked[attr] = _choice(
+                        checked[attr] = choice(
                             value,
                             space.kernel_sizes[s],
                             key,
@@ -365,8 +307,8 @@ class MobileNetV3Subnet:
                             'kernel sizes',
                             integer=True)
                     else:
-                        checked[attr] = _choice(value, space.expand_ratios[s],
-                                                key, source, 'expand ratios')
+                        checked[attr] = choice(value, space.expand_ratios[s],
+                                               key, source, 'expand ratios')
                 if block >= d:
                     continue
                 for attr in ('kernel_size', 'expand_ratio'):
@@ -389,7 +331,7 @@ class MobileNetV3Subnet:
             raise SubnetError(f'{source}: unknown layers {extra}')
         return cls(
             tuple(depth), tuple(kernel_size), tuple(expand_ratio),
-            _resolution(resolution, source))
+            optional_resolution(resolution, source))
 
     def to_mmrazor(self, space: MobileNetV3SearchSpace) -> dict:
         """MMRazor's alias mapping, every block of every stage included."""
@@ -433,56 +375,8 @@ _MMRAZOR_LAYER = re.compile(
     r'^backbone\.layers\.(?P<layer>\d+)\.(?P<attr>depth|out_channels)$')
 
 
-def _choice(value,
-            allowed: Sequence,
-            key: str,
-            source: str,
-            label: str,
-            integer: bool = False):
-    """``value`` as the equal candidate of ``allowed``, or a SubnetError."""
-    valid_type = _is_int(value) if integer else _is_number(value)
-    if not valid_type:
-        kind = 'an integer' if integer else 'a number'
-        raise SubnetError(f'{source}: {key} = {value!r} must be {kind}; '
-                          f'allowed {label}: {list(allowed)}')
-    for candidate in allowed:
-        if candidate == value:
-            return candidate
-    raise SubnetError(f'{source}: {key} = {value!r} is not allowed; '
-                      f'allowed {label}: {list(allowed)}')
-
-
-def arch_dict_list(arch: Mapping, key: str, length: int, source: str) -> list:
-    """``arch[key]`` as a list of ``length`` entries (a number broadcast)."""
-    value = arch[key]
-    if _is_number(value):
-        value = [value] * length
-    if not isinstance(value, (list, tuple)):
-        raise SubnetError(f'{source}: {key} = {value!r} must be a list of '
-                          f'{length} numbers or one number')
-    if len(value) != length:
-        raise SubnetError(f'{source}: {key} has {len(value)} entries, the '
-                          f'supernet needs {length}: {list(value)!r}')
-    return list(value)
-
-
-def arch_dict_resolution(arch: Mapping, source: str):
-    """The resolution of an official arch dict (``r``, ``image_size`` or
-    ``resolution``, at most one), unchecked; None if it has none."""
-    keys = [k for k in ('r', 'image_size', 'resolution') if k in arch]
-    if len(keys) > 1:
-        raise SubnetError(f'{source}: give the resolution once, got {keys}')
-    if not keys:
-        return None
-    resolution = arch[keys[0]]
-    # The official NAS code stores it as a one-element list.
-    if isinstance(resolution, (list, tuple)) and len(resolution) == 1:
-        resolution = resolution[0]
-    return resolution
-
-
 def _fixed(value, expected, key: str, source: str) -> None:
-    if not _is_number(value) or value != expected:
+    if not is_number(value) or value != expected:
         raise SubnetError(f'{source}: {key} = {value!r} but this supernet '
                           f'has {expected} there (fixed); was the file made '
                           'for another width or architecture?')
@@ -494,36 +388,6 @@ def _square(value, key: str, source: str) -> int:
         raise SubnetError(f'{source}: {key} = {value!r} must be a square '
                           'size [s, s]')
     return value[0]
-
-
-def check_resolution(value, source: str, minimum: int = 1) -> int:
-    """``value`` if it is an integer size of at least ``minimum`` pixels."""
-    if not _is_int(value) or value < 1:
-        raise SubnetError(f'{source}: resolution = {value!r} must be a '
-                          'positive integer (pixels)')
-    if value < minimum:
-        raise SubnetError(
-            f'{source}: resolution = {value} is below {minimum}, the '
-            f"network's total stride; allowed: integers >= {minimum}")
-    return value
-
-
-def _resolution(value, source: str, minimum: int = 1) -> Optional[int]:
-    return None if value is None else check_resolution(value, source, minimum)
-
-
-def _check_keys(data: Mapping, allowed: set, required: set,
-                source: str) -> None:
-    if not isinstance(data, Mapping):
-        raise SubnetError(f'{source}: expected a mapping, got '
-                          f'{type(data).__name__}: {data!r}')
-    unknown = sorted(set(map(str, data)) - allowed)
-    if unknown:
-        raise SubnetError(f'{source}: unknown keys {unknown}; allowed: '
-                          f'{sorted(allowed)}')
-    missing = sorted(required - set(data))
-    if missing:
-        raise SubnetError(f'{source}: missing keys {missing}')
 
 
 def _check_se_ratio(space: MobileNetV3SearchSpace, stage: int, block: int,
@@ -544,67 +408,13 @@ def _check_se_ratio(space: MobileNetV3SearchSpace, stage: int, block: int,
     in_channels = space.block_in_channels(stage, block)
 
     def se_width(value):
-        return make_divisible(expanded_width(in_channels, value) // 4, 8)
+        return se_mid_channels(expanded_width(in_channels, value))
 
     if se_width(se_ratio) != se_width(ratio):
         raise SubnetError(
             f'{source}: {key} = {se_ratio!r} gives a squeeze-excitation of '
             f'{se_width(se_ratio)} channels, but expand_ratio = {ratio!r} '
             f'gives {se_width(ratio)}; they must agree')
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses a key given twice in one mapping."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f'key {key!r} appears twice (lines '
-                    f'{seen[key] + 1} and {key_node.start_mark.line + 1})',
-                    key_node.start_mark)
-            seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep)
-
-
-def _unique_json_keys(pairs):
-    keys = [key for key, _ in pairs]
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
-    if repeated:
-        raise ValueError(f'keys {repeated} appear twice')
-    return dict(pairs)
-
-
-def read_subnet_file(path: Union[str, Path]) -> Any:
-    """The mapping stored in a subnet YAML or JSON file.
-
-    A key given twice is an error (YAML and JSON parsers would silently keep
-    the last one).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise SubnetError(f'subnet file {str(path)!r} does not exist')
-    text = path.read_text(encoding='utf-8')
-    try:
-        if path.suffix == '.json':
-            return json.loads(text, object_pairs_hook=_unique_json_keys)
-        return yaml.load(text, Loader=_UniqueKeyLoader)
-    except (yaml.YAMLError, ValueError) as error:
-        raise SubnetError(
-            f'{path}: not valid {"JSON" if path.suffix == ".json" else "YAML"}'
-            f': {error}') from None
-
-
-def write_subnet_file(data: Mapping, path: Union[str, Path]) -> Path:
-    """Write a subnet mapping as YAML (inner lists on one line)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        yaml.safe_dump(dict(data), default_flow_style=None, sort_keys=False),
-        encoding='utf-8')
-    return path
 
 
 def detect_format(data: Any, source: str) -> str:
@@ -633,10 +443,7 @@ def parse_mobilenet_v3_subnet(subnet: SubnetLike,
     """A checked subnet from any of the three formats, a dict or a file."""
     if isinstance(subnet, MobileNetV3Subnet):
         return subnet.checked(space, source or 'subnet')
-    if isinstance(subnet, (str, Path)):
-        source = source or str(subnet)
-        subnet = read_subnet_file(subnet)
-    source = source or 'subnet'
+    subnet, source = load_subnet_data(subnet, source)
     parser = {
         'mmrazor': MobileNetV3Subnet.from_mmrazor,
         'arch_dict': MobileNetV3Subnet.from_arch_dict,
@@ -645,19 +452,14 @@ def parse_mobilenet_v3_subnet(subnet: SubnetLike,
     return parser(subnet, space, source)
 
 
-SUBNET_FORMATS = ('mmofa', 'mmrazor', 'arch_dict')
+#: Format name -> the ``MobileNetV3Subnet`` method that writes it.
+SUBNET_FORMATS = dict(
+    mmofa='to_mmofa', mmrazor='to_mmrazor', arch_dict='to_arch_dict')
 
 
 def dump_mobilenet_v3_subnet(subnet: MobileNetV3Subnet,
                              space: MobileNetV3SearchSpace,
                              fmt: str = 'mmofa') -> Dict:
     """The subnet as a plain mapping in format ``fmt``."""
-    if fmt not in SUBNET_FORMATS:
-        raise ValueError(f'unknown subnet format {fmt!r}; allowed: '
-                         f'{list(SUBNET_FORMATS)}')
-    return {
-        'mmofa': subnet.to_mmofa,
-        'mmrazor': subnet.to_mmrazor,
-        'arch_dict': subnet.to_arch_dict,
-    }[fmt](
-        space)
+    return dump_in_format(subnet, space, fmt, SUBNET_FORMATS,
+                          'an OFA MobileNetV3')

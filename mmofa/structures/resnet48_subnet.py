@@ -30,18 +30,28 @@ from pathlib import Path
 from typing import Mapping, Optional, Tuple, Union
 
 from mmofa.utils import make_divisible
-from .mobilenet_v3_subnet import (StagedSearchSpace, SubnetError, _check_keys,
-                                  _choice, _is_int, _resolution,
-                                  check_per_block, check_per_stage,
-                                  read_subnet_file)
+from .subnet_base import (StagedSearchSpace, SubnetError, check_keys,
+                          check_per_block, check_per_stage, choice,
+                          dump_in_format, is_int, optional_resolution,
+                          read_subnet_file)
 
 TRACK_CHANNEL_RATIOS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7)
 TRACK_DEPTHS = ((2, 3, 4, 5), (2, 3, 4, 5), (2, 3, 4, 5, 6, 7, 8), (2, 3, 4,
                                                                     5))
 RESNET48_BASE_CHANNELS = (64, 128, 256, 512)
+RESNET48_STAGE_STRIDES = (1, 2, 2, 2)
+
+
+def has_downsample(in_channels: int, out_channels: int, stride: int) -> bool:
+    """Whether a basic block's shortcut needs a 1x1 conv + BN."""
+    return stride != 1 or in_channels != out_channels
+
+
 # The first digit of the 52-digit codes of the track's JSON files.
 TRACK_RESOLUTIONS = (224, )
-RESNET48_SUBNET_FORMATS = ('mmofa', 'arch_code', 'track_arch')
+#: Format name -> the ``ResNet48Subnet`` method that writes it.
+RESNET48_SUBNET_FORMATS = dict(
+    mmofa='to_mmofa', arch_code='to_arch_code', track_arch='to_track_arch')
 
 
 def channel_width(base_channels: int, ratio: float) -> int:
@@ -127,10 +137,10 @@ class ResNet48Subnet:
                         space.num_stages, source)
         ratios = space.channel_ratios
         depth = tuple(
-            _choice(d, space.depths[s], f'depth[{s}]', source, 'depths')
+            choice(d, space.depths[s], f'depth[{s}]', source, 'depths')
             for s, d in enumerate(self.depth))
         out_ratio = tuple(
-            _choice(r, ratios, f'out_ratio[{s}]', source, 'channel ratios')
+            choice(r, ratios, f'out_ratio[{s}]', source, 'channel ratios')
             for s, r in enumerate(self.out_ratio))
         mid_ratio = tuple(
             check_per_block(blocks, f'mid_ratio[{s}]', s, depth[s], ratios,
@@ -138,7 +148,7 @@ class ResNet48Subnet:
             for s, blocks in enumerate(self.mid_ratio))
         return ResNet48Subnet(
             depth, out_ratio, mid_ratio,
-            _resolution(self.resolution, source, space.min_resolution))
+            optional_resolution(self.resolution, source, space.min_resolution))
 
     # -------------------------------------------------------- arch code
     @classmethod
@@ -148,7 +158,7 @@ class ResNet48Subnet:
                        source: str = 'arch code') -> 'ResNet48Subnet':
         """From the track's code (51 digits, or 52 with the resolution
         digit first as in its JSON files)."""
-        if _is_int(code):  # YAML and JSON read an unquoted code as a number
+        if is_int(code):  # YAML and JSON read an unquoted code as a number
             code = str(code)
         if not isinstance(code, str):
             raise SubnetError(f'{source}: an arch code is a string of '
@@ -178,7 +188,7 @@ class ResNet48Subnet:
                 "track's JSON files")
         num_stages = space.num_stages
         depth = tuple(
-            _choice(
+            choice(
                 int(code[s]), space.depths[s],
                 f'digit {s + 1} (depth of stage {s + 1})', source, 'depths')
             for s in range(num_stages))
@@ -260,7 +270,7 @@ class ResNet48Subnet:
                    data: Mapping,
                    space: ResNet48SearchSpace,
                    source: str = 'subnet') -> 'ResNet48Subnet':
-        _check_keys(data, {
+        check_keys(data, {
             'depth', 'out_ratio', 'mid_ratio', 'resolution', 'base_channels'
         }, {'depth', 'out_ratio', 'mid_ratio'}, source)
         if 'base_channels' in data and \
@@ -300,17 +310,17 @@ def parse_resnet48_subnet(subnet: ResNet48SubnetLike,
     separator, or naming a file, is a file; any other string a code."""
     if isinstance(subnet, ResNet48Subnet):
         return subnet.checked(space, source or 'subnet')
-    if _is_int(subnet) or (isinstance(subnet, str) and not _is_path(subnet)):
+    if is_int(subnet) or (isinstance(subnet, str) and not _is_path(subnet)):
         return ResNet48Subnet.from_arch_code(subnet, space, source
                                              or 'arch code')
     if isinstance(subnet, (str, Path)):
         source = source or str(subnet)
         subnet = read_subnet_file(subnet)
-        if _is_int(subnet) or isinstance(subnet, str):
+        if is_int(subnet) or isinstance(subnet, str):
             return ResNet48Subnet.from_arch_code(subnet, space, source)
     source = source or 'subnet'
     if isinstance(subnet, Mapping) and 'arch' in subnet:
-        _check_keys(subnet, {'arch', 'acc'}, {'arch'}, source)
+        check_keys(subnet, {'arch', 'acc'}, {'arch'}, source)
         return ResNet48Subnet.from_arch_code(subnet['arch'], space, source)
     if not isinstance(subnet, Mapping):
         raise SubnetError(
@@ -324,12 +334,5 @@ def dump_resnet48_subnet(subnet: ResNet48Subnet,
                          fmt: str = 'mmofa') -> Union[dict, str]:
     """The subnet in format ``fmt``: ``'mmofa'`` (a mapping),
     ``'arch_code'`` (51 digits) or ``'track_arch'`` (52, the JSON's)."""
-    if fmt not in RESNET48_SUBNET_FORMATS:
-        raise ValueError(f'unknown subnet format {fmt!r}; allowed: '
-                         f'{list(RESNET48_SUBNET_FORMATS)}')
-    return {
-        'mmofa': subnet.to_mmofa,
-        'arch_code': subnet.to_arch_code,
-        'track_arch': subnet.to_track_arch,
-    }[fmt](
-        space)
+    return dump_in_format(subnet, space, fmt, RESNET48_SUBNET_FORMATS,
+                          'a ResNet-48')

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Dict, Mapping, Optional, Tuple, Union
 
 from mmofa.utils import make_divisible
-from .mobilenet_v3_subnet import (SubnetError, _check_keys, _choice,
-                                  _resolution, arch_dict_list,
-                                  arch_dict_resolution, read_subnet_file)
+from .subnet_base import (SubnetError, arch_dict_list, arch_dict_resolution,
+                          check_keys, choice, dump_in_format, load_subnet_data,
+                          optional_resolution)
 
 RESNET50_BASE_DEPTHS = (2, 2, 4, 2)
 RESNET50_STAGE_WIDTHS = (256, 512, 1024, 2048)
@@ -140,16 +140,15 @@ class ResNetSubnet:
                     f'{source}: {name} = {value!r} must be a list of '
                     f'{length} entries ({_SLOTS[name]})')
         depth = [
-            _choice(d, space.depths, f'depth[{i}]', source, 'depths', True)
+            choice(d, space.depths, f'depth[{i}]', source, 'depths', True)
             for i, d in enumerate(self.depth)
         ]
         depth[0] = (
             max(space.depths)
             if space.stem_residual(depth[0]) else min(space.depths))
         width_mult = tuple(
-            _choice(w, space.width_mults, f'width_mult[{i}]', source,
-                    'width multipliers')
-            for i, w in enumerate(self.width_mult))
+            choice(w, space.width_mults, f'width_mult[{i}]', source,
+                   'width multipliers') for i, w in enumerate(self.width_mult))
         expand_ratio = []
         for s, blocks in enumerate(self.expand_ratio):
             count = space.base_depths[s] + depth[s + 1]
@@ -161,12 +160,12 @@ class ResNetSubnet:
                     f'{depth[s + 1]})')
             expand_ratio.append(
                 tuple(
-                    _choice(e, space.expand_ratios, f'expand_ratio[{s}][{b}]',
-                            source, 'expand ratios')
+                    choice(e, space.expand_ratios, f'expand_ratio[{s}][{b}]',
+                           source, 'expand ratios')
                     for b, e in enumerate(blocks)))
         return ResNetSubnet(
             tuple(depth), tuple(expand_ratio), width_mult,
-            _resolution(self.resolution, source, space.min_resolution))
+            optional_resolution(self.resolution, source, space.min_resolution))
 
     # --------------------------------------------------- official dict
     @classmethod
@@ -176,8 +175,8 @@ class ResNetSubnet:
                        source: str = 'arch dict') -> 'ResNetSubnet':
         """From ``{'d': [...], 'e': [...], 'w': [...]}`` (numbers broadcast,
         as in the official ``set_active_subnet``)."""
-        _check_keys(arch, {'d', 'e', 'w', 'r', 'image_size', 'resolution'},
-                    {'d', 'e', 'w'}, source)
+        check_keys(arch, {'d', 'e', 'w', 'r', 'image_size', 'resolution'},
+                   {'d', 'e', 'w'}, source)
         values = {
             key: arch_dict_list(arch, key, length, source)
             for key, length in (('d', 1 + space.num_stages),
@@ -185,11 +184,11 @@ class ResNetSubnet:
                                 ('w', 2 + space.num_stages))
         }
         depth = [
-            _choice(d, space.depths, f"'d'[{i}]", source, 'depths', True)
+            choice(d, space.depths, f"'d'[{i}]", source, 'depths', True)
             for i, d in enumerate(values['d'])
         ]
         indices = range(len(space.width_mults))
-        width_mult = tuple(space.width_mults[_choice(
+        width_mult = tuple(space.width_mults[choice(
             w, indices, f"'w'[{i}]", source,
             f'indices into the width multipliers {list(space.width_mults)}',
             True)] for i, w in enumerate(values['w']))
@@ -197,9 +196,9 @@ class ResNetSubnet:
         for s, max_depth in enumerate(space.max_depths):
             # Blocks past the depth are skipped but must still be valid.
             es = [
-                _choice(values['e'][start + b], space.expand_ratios,
-                        f"'e'[{start + b}] (stage {s}, block {b})", source,
-                        'expand ratios') for b in range(max_depth)
+                choice(values['e'][start + b], space.expand_ratios,
+                       f"'e'[{start + b}] (stage {s}, block {b})", source,
+                       'expand ratios') for b in range(max_depth)
             ]
             expand_ratio.append(
                 tuple(es[:space.base_depths[s] + depth[s + 1]]))
@@ -229,9 +228,8 @@ class ResNetSubnet:
                    data: Mapping,
                    space: ResNetSearchSpace,
                    source: str = 'subnet') -> 'ResNetSubnet':
-        _check_keys(data,
-                    {'depth', 'expand_ratio', 'width_mult', 'resolution'},
-                    {'depth', 'expand_ratio', 'width_mult'}, source)
+        check_keys(data, {'depth', 'expand_ratio', 'width_mult', 'resolution'},
+                   {'depth', 'expand_ratio', 'width_mult'}, source)
         return cls(data['depth'], data['expand_ratio'], data['width_mult'],
                    data.get('resolution')).checked(space, source)
 
@@ -251,7 +249,8 @@ _SLOTS = dict(
     expand_ratio='one list per stage',
     width_mult='stem convs 1-2, stem conv 3, then one per stage')
 
-RESNET_SUBNET_FORMATS = ('mmofa', 'arch_dict')
+#: Format name -> the ``ResNetSubnet`` method that writes it.
+RESNET_SUBNET_FORMATS = dict(mmofa='to_mmofa', arch_dict='to_arch_dict')
 ResNetSubnetLike = Union[ResNetSubnet, Mapping, str, Path]
 
 
@@ -261,10 +260,7 @@ def parse_resnet_subnet(subnet: ResNetSubnetLike,
     """A checked subnet from an arch dict, an mmofa mapping or a file."""
     if isinstance(subnet, ResNetSubnet):
         return subnet.checked(space, source or 'subnet')
-    if isinstance(subnet, (str, Path)):
-        source = source or str(subnet)
-        subnet = read_subnet_file(subnet)
-    source = source or 'subnet'
+    subnet, source = load_subnet_data(subnet, source)
     if not isinstance(subnet, Mapping) or not subnet:
         raise SubnetError(f'{source}: a subnet is a non-empty mapping, got '
                           f'{type(subnet).__name__}: {subnet!r}')
@@ -283,7 +279,5 @@ def dump_resnet_subnet(subnet: ResNetSubnet,
                        space: ResNetSearchSpace,
                        fmt: str = 'mmofa') -> Dict:
     """The subnet as a plain mapping in format ``fmt``."""
-    if fmt not in RESNET_SUBNET_FORMATS:
-        raise ValueError(f'unknown subnet format {fmt!r} for an OFA ResNet; '
-                         f'allowed: {list(RESNET_SUBNET_FORMATS)}')
-    return (subnet.to_mmofa if fmt == 'mmofa' else subnet.to_arch_dict)(space)
+    return dump_in_format(subnet, space, fmt, RESNET_SUBNET_FORMATS,
+                          'an OFA ResNet')

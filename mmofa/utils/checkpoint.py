@@ -94,7 +94,8 @@ class CheckpointError(RuntimeError):
 ZIP_MAGIC = b'PK\x03\x04'
 PICKLE_PROTOCOL_OPCODE = 0x80
 _REFUSED_GLOBAL = re.compile(r'Unsupported global: GLOBAL ([\w.]+)\.(\w+)')
-_UNPICKLER_ERROR = re.compile(r'WeightsUnpickler error:\s*(.*?)(?:\n\n|$)', re.S)
+_UNPICKLER_ERROR = re.compile(r'WeightsUnpickler error:\s*(.*?)(?:\n\n|$)',
+                              re.S)
 CHECKPOINT_CONTENTS = ('mmofa loads only tensors, numpy arrays, plain Python '
                        "values and MMEngine's message hub from a checkpoint "
                        '(weights_only=True): other objects could run code '
@@ -130,8 +131,8 @@ def _describe_load_error(path: Path, error: Exception) -> str:
                 'file, save plain weights instead (torch.save(model.'
                 'state_dict(), path)) or publish it with '
                 'tools/publish_checkpoint.py')
-    if not head.startswith(ZIP_MAGIC) and (
-            not head or head[0] != PICKLE_PROTOCOL_OPCODE):
+    if not head.startswith(ZIP_MAGIC) and (not head or head[0]
+                                           != PICKLE_PROTOCOL_OPCODE):
         kind = 'text' if head.decode('utf-8', 'replace').isprintable() \
             else 'data'
         return (f'{path} is not a checkpoint: it is neither a zip archive '
@@ -237,7 +238,7 @@ def adapt_state_dict(model: nn.Module, state_dict: Mapping) -> Dict:
             problems += adapt(state_dict, f'{name}.' if name else '')
     if problems:
         raise CheckpointError('\n  '.join(['the checkpoint does not fit:'] +
-                                            problems))
+                                          problems))
     return state_dict
 
 
@@ -269,15 +270,19 @@ def check_state_dict_fits(model: nn.Module,
     """
     state_dict = adapt_state_dict(model, state_dict)
     target = model.state_dict()
-    unused_patterns = [p for p in exclude
-                       if not any(fnmatch.fnmatchcase(k, p) for k in target)]
+    unused_patterns = [
+        p for p in exclude
+        if not any(fnmatch.fnmatchcase(k, p) for k in target)
+    ]
     if unused_patterns:
         raise CheckpointError(
             f'exclude patterns {unused_patterns} match no key of '
             f'{type(model).__name__} (keys look like '
             f'{", ".join(list(target)[:3])})')
-    state_dict = {k: v for k, v in state_dict.items()
-                  if not _excluded(k, exclude)}
+    state_dict = {
+        k: v
+        for k, v in state_dict.items() if not _excluded(k, exclude)
+    }
     target = {k: v for k, v in target.items() if not _excluded(k, exclude)}
     problems = state_dict_mismatch(
         state_dict, target, 'checkpoint', 'model', limit=8)

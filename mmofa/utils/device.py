@@ -25,8 +25,8 @@ def check_device(device, source: str = 'device') -> torch.device:
         return device
     if not torch.cuda.is_available():
         visible = os.environ.get('CUDA_VISIBLE_DEVICES')
-        why = ('torch is a CPU-only build' if torch.version.cuda is None
-               else f'torch (CUDA {torch.version.cuda}) finds no GPU or '
+        why = ('torch is a CPU-only build' if torch.version.cuda is None else
+               f'torch (CUDA {torch.version.cuda}) finds no GPU or '
                'driver')
         if visible is not None:
             why += f', CUDA_VISIBLE_DEVICES={visible!r}'

@@ -37,8 +37,9 @@ def set_num_threads(num_threads: Optional[int] = None) -> Tuple[int, str]:
     if num_threads is None:
         num_threads, how = default_num_threads()
     else:
-        if isinstance(num_threads, bool) or not isinstance(
-                num_threads, int) or num_threads < 1:
+        if isinstance(
+                num_threads,
+                bool) or not isinstance(num_threads, int) or num_threads < 1:
             raise ValueError(f'env_cfg.num_threads (or --threads) = '
                              f'{num_threads!r}; allowed: an integer >= 1')
         how = 'env_cfg.num_threads / --threads'

@@ -11,7 +11,8 @@ import torch
 from helpers import REPO, make_imagenet_like, run_tool
 from mmengine.logging import MMLogger
 
-from mmofa.engine.work_dir_lock import LOCK_NAME, WorkDirInUseError, WorkDirLock
+from mmofa.engine.work_dir_lock import (LOCK_NAME, WorkDirInUseError,
+                                        WorkDirLock)
 from mmofa.utils.checkpoint import load_checkpoint_file
 
 TINY = 'tests/configs/tiny_ps.py'
@@ -29,9 +30,15 @@ def trained(data, tmp_path_factory):
     """A work dir where the tiny schedule ran 2 epochs from scratch (the
     teacher stage, then the kernel stage, which saves the teacher)."""
     work = tmp_path_factory.mktemp('trained')
-    run_tool('tools/train.py', TINY, '--work-dir', work, '--cfg-options',
-             'train_cfg.max_epochs=2', 'train_cfg.val_interval=5',
-             env={'MMOFA_TEST_DATA': str(data)})
+    run_tool(
+        'tools/train.py',
+        TINY,
+        '--work-dir',
+        work,
+        '--cfg-options',
+        'train_cfg.max_epochs=2',
+        'train_cfg.val_interval=5',
+        env={'MMOFA_TEST_DATA': str(data)})
     return work
 
 
@@ -52,9 +59,14 @@ def wider_checkpoint(tmp_path_factory):
 
 def test_test_tool_refuses_a_checkpoint_of_other_widths(
         data, wider_checkpoint, tmp_path):
-    result = run_tool('tools/test.py', TINY, wider_checkpoint, '--work-dir',
-                      tmp_path, env={'MMOFA_TEST_DATA': str(data)},
-                      check=False)
+    result = run_tool(
+        'tools/test.py',
+        TINY,
+        wider_checkpoint,
+        '--work-dir',
+        tmp_path,
+        env={'MMOFA_TEST_DATA': str(data)},
+        check=False)
     assert result.returncode != 0
     assert 'CheckpointError' in result.stderr
     assert 'does not fit OFA' in result.stderr
@@ -66,10 +78,16 @@ def test_test_tool_refuses_a_checkpoint_of_other_widths(
 
 def test_load_from_that_does_not_fit_trains_nothing(data, wider_checkpoint,
                                                     tmp_path):
-    result = run_tool('tools/train.py', TINY, '--work-dir', tmp_path,
-                      '--cfg-options', f'load_from={wider_checkpoint}',
-                      *ONE_EPOCH, env={'MMOFA_TEST_DATA': str(data)},
-                      check=False)
+    result = run_tool(
+        'tools/train.py',
+        TINY,
+        '--work-dir',
+        tmp_path,
+        '--cfg-options',
+        f'load_from={wider_checkpoint}',
+        *ONE_EPOCH,
+        env={'MMOFA_TEST_DATA': str(data)},
+        check=False)
     assert result.returncode != 0
     assert 'does not fit OFA' in result.stderr
     assert 'mismatched' in result.stderr
@@ -79,21 +97,37 @@ def test_load_from_that_does_not_fit_trains_nothing(data, wider_checkpoint,
 def test_a_partial_load_names_what_the_model_keeps(data, trained, tmp_path):
     """load_from_exclude: a head for other classes keeps its own weights;
     without it the two class counts are named."""
-    five = ['model.architecture.head.num_classes=5',
-            'model.architecture.data_preprocessor.num_classes=5']
+    five = [
+        'model.architecture.head.num_classes=5',
+        'model.architecture.data_preprocessor.num_classes=5'
+    ]
     checkpoint = trained / 'epoch_1.pth'
-    refused = run_tool('tools/train.py', TINY, '--work-dir', tmp_path / 'a',
-                       '--cfg-options', f'load_from={checkpoint}', *five,
-                       *ONE_EPOCH, env={'MMOFA_TEST_DATA': str(data)},
-                       check=False)
+    refused = run_tool(
+        'tools/train.py',
+        TINY,
+        '--work-dir',
+        tmp_path / 'a',
+        '--cfg-options',
+        f'load_from={checkpoint}',
+        *five,
+        *ONE_EPOCH,
+        env={'MMOFA_TEST_DATA': str(data)},
+        check=False)
     assert refused.returncode != 0
     assert ('architecture.head.fc.weight: checkpoint (4, 96) vs model '
             '(5, 96)') in refused.stderr
     assert 'load_from_exclude' in refused.stderr
-    run_tool('tools/train.py', TINY, '--work-dir', tmp_path / 'b',
-             '--cfg-options', f'load_from={checkpoint}',
-             "load_from_exclude=['architecture.head.fc.*']", *five,
-             *ONE_EPOCH, env={'MMOFA_TEST_DATA': str(data)})
+    run_tool(
+        'tools/train.py',
+        TINY,
+        '--work-dir',
+        tmp_path / 'b',
+        '--cfg-options',
+        f'load_from={checkpoint}',
+        "load_from_exclude=['architecture.head.fc.*']",
+        *five,
+        *ONE_EPOCH,
+        env={'MMOFA_TEST_DATA': str(data)})
     tuned = load_checkpoint_file(tmp_path / 'b' / 'epoch_1.pth')
     assert tuned['state_dict']['architecture.head.fc.weight'].shape == (5, 96)
 
@@ -101,20 +135,34 @@ def test_a_partial_load_names_what_the_model_keeps(data, trained, tmp_path):
 def test_resume_under_another_load_from_is_refused(data, trained, tmp_path):
     other = tmp_path / 'other.pth'
     other.write_bytes((trained / 'epoch_1.pth').read_bytes())
-    result = run_tool('tools/train.py', TINY, '--work-dir', trained,
-                      '--resume', '--cfg-options', f'load_from={other}',
-                      env={'MMOFA_TEST_DATA': str(data)}, check=False)
+    result = run_tool(
+        'tools/train.py',
+        TINY,
+        '--work-dir',
+        trained,
+        '--resume',
+        '--cfg-options',
+        f'load_from={other}',
+        env={'MMOFA_TEST_DATA': str(data)},
+        check=False)
     assert result.returncode != 0
     assert 'started from scratch' in result.stderr
     assert str(other) in result.stderr
 
 
-def test_resume_with_no_checkpoint_starts_from_load_from(data, trained,
-                                                         tmp_path):
+def test_resume_with_no_checkpoint_starts_from_load_from(
+        data, trained, tmp_path):
     checkpoint = trained / 'epoch_1.pth'
-    result = run_tool('tools/train.py', TINY, '--work-dir', tmp_path,
-                      '--resume', '--cfg-options', f'load_from={checkpoint}',
-                      *ONE_EPOCH, env={'MMOFA_TEST_DATA': str(data)})
+    result = run_tool(
+        'tools/train.py',
+        TINY,
+        '--work-dir',
+        tmp_path,
+        '--resume',
+        '--cfg-options',
+        f'load_from={checkpoint}',
+        *ONE_EPOCH,
+        env={'MMOFA_TEST_DATA': str(data)})
     log = result.stdout + result.stderr
     assert f'no checkpoint in {tmp_path} yet; starting from load_from ' \
         f'{checkpoint}' in log
@@ -122,14 +170,20 @@ def test_resume_with_no_checkpoint_starts_from_load_from(data, trained,
     assert meta['run_load_from'] == str(checkpoint)
 
 
-def test_resume_into_a_new_work_dir_finds_the_teacher(data, trained,
-                                                      tmp_path):
+def test_resume_into_a_new_work_dir_finds_the_teacher(data, trained, tmp_path):
     """The one-job schedule's teacher (written in the first run's work dir)
     is found through the resumed checkpoint's record."""
-    result = run_tool('tools/train.py', TINY, '--work-dir', tmp_path,
-                      '--resume', trained / 'epoch_2.pth', '--cfg-options',
-                      'train_cfg.max_epochs=3', 'train_cfg.val_interval=5',
-                      env={'MMOFA_TEST_DATA': str(data)})
+    result = run_tool(
+        'tools/train.py',
+        TINY,
+        '--work-dir',
+        tmp_path,
+        '--resume',
+        trained / 'epoch_2.pth',
+        '--cfg-options',
+        'train_cfg.max_epochs=3',
+        'train_cfg.val_interval=5',
+        env={'MMOFA_TEST_DATA': str(data)})
     log = result.stdout + result.stderr
     assert f'teacher from {trained / "teacher_teacher.pth"}' in log
     assert (tmp_path / 'epoch_3.pth').is_file()
@@ -137,17 +191,25 @@ def test_resume_into_a_new_work_dir_finds_the_teacher(data, trained,
 
 
 def test_a_second_run_into_a_locked_work_dir_is_refused(data, tmp_path):
-    holder = subprocess.Popen(
-        [sys.executable, '-c',
-         'import sys, time; from mmofa.engine.work_dir_lock import '
-         'WorkDirLock; WorkDirLock(sys.argv[1], "training").acquire(); '
-         'print("held", flush=True); time.sleep(120)', str(tmp_path)],
-        stdout=subprocess.PIPE, text=True,
-        env=dict(os.environ, PYTHONPATH=str(REPO)))
+    holder = subprocess.Popen([
+        sys.executable, '-c',
+        'import sys, time; from mmofa.engine.work_dir_lock import '
+        'WorkDirLock; WorkDirLock(sys.argv[1], "training").acquire(); '
+        'print("held", flush=True); time.sleep(120)',
+        str(tmp_path)
+    ],
+                              stdout=subprocess.PIPE,
+                              text=True,
+                              env=dict(os.environ, PYTHONPATH=str(REPO)))
     try:
         assert holder.stdout.readline().strip() == 'held'
-        result = run_tool('tools/train.py', TINY, '--work-dir', tmp_path,
-                          env={'MMOFA_TEST_DATA': str(data)}, check=False)
+        result = run_tool(
+            'tools/train.py',
+            TINY,
+            '--work-dir',
+            tmp_path,
+            env={'MMOFA_TEST_DATA': str(data)},
+            check=False)
     finally:
         holder.kill()
         holder.wait()
@@ -162,8 +224,12 @@ def test_a_stale_lock_is_taken_over_with_a_warning(tmp_path):
     dead = subprocess.Popen([sys.executable, '-c', 'pass'])
     dead.wait()
     (tmp_path / LOCK_NAME).write_text(
-        json.dumps(dict(pid=dead.pid, host=os.uname().nodename,
-                        started='2026-01-01T00:00:00', command='train.py')))
+        json.dumps(
+            dict(
+                pid=dead.pid,
+                host=os.uname().nodename,
+                started='2026-01-01T00:00:00',
+                command='train.py')))
     lock = WorkDirLock(tmp_path, 'training')
     logger = MMLogger.get_current_instance()
     records = []
@@ -187,8 +253,14 @@ def test_a_stale_lock_is_taken_over_with_a_warning(tmp_path):
 
 
 def test_a_misspelled_option_is_refused_naming_the_close_key(tmp_path):
-    result = run_tool('tools/train.py', TINY, '--work-dir', tmp_path,
-                      '--cfg-options', 'trian_cfg.max_epochs=1', check=False)
+    result = run_tool(
+        'tools/train.py',
+        TINY,
+        '--work-dir',
+        tmp_path,
+        '--cfg-options',
+        'trian_cfg.max_epochs=1',
+        check=False)
     assert result.returncode != 0
     assert "'trian_cfg' is not a key of this config nor of the Runner " \
         "(did you mean 'train_cfg'?)" in result.stderr
@@ -203,8 +275,7 @@ def test_checkpoints_get_the_usual_file_mode(trained):
         assert mode == 0o666 & ~umask, (name, oct(mode))
 
 
-def test_a_published_checkpoint_opens_without_any_allowlist(trained,
-                                                           tmp_path):
+def test_a_published_checkpoint_opens_without_any_allowlist(trained, tmp_path):
     """tools/publish_checkpoint.py keeps the weights and plain meta: a bare
     torch.load(weights_only=True), with no mmofa or MMEngine globals
     allowed, opens it; the model loads it strictly."""
@@ -216,8 +287,11 @@ def test_a_published_checkpoint_opens_without_any_allowlist(trained,
         result.stdout
     code = ('import sys, torch; c = torch.load(sys.argv[1], '
             'weights_only=True); print(sorted(c), sorted(c["meta"]))')
-    bare = subprocess.run([sys.executable, '-c', code, str(published)],
-                          capture_output=True, text=True, check=True)
+    bare = subprocess.run([sys.executable, '-c', code,
+                           str(published)],
+                          capture_output=True,
+                          text=True,
+                          check=True)
     assert bare.stdout.strip() == (
         "['meta', 'state_dict'] ['classes', 'mmofa_version', "
         "'torch_version']")
@@ -225,6 +299,8 @@ def test_a_published_checkpoint_opens_without_any_allowlist(trained,
     init_model(REPO / TINY, published)
     # The training checkpoint itself needs mmofa's allowlist.
     refused = subprocess.run(
-        [sys.executable, '-c', code, str(trained / 'epoch_2.pth')],
-        capture_output=True, text=True)
+        [sys.executable, '-c', code,
+         str(trained / 'epoch_2.pth')],
+        capture_output=True,
+        text=True)
     assert refused.returncode != 0

@@ -7,7 +7,7 @@ from helpers import W10_CONFIG
 from mmofa.apis import init_model
 from mmofa.engine.runner import (ConstraintError, EvolutionSearch,
                                  EvolutionState, cost_constraint)
-from mmofa.models.task_modules import BlockCostTable, count_macs_params
+from mmofa.models.task_modules import SlotCostTable, count_macs_params
 from mmofa.structures import MobileNetV3PopulationCodec
 
 RESOLUTIONS = [160, 176, 192, 208, 224]
@@ -18,8 +18,8 @@ def space():
     supernet = init_model(W10_CONFIG)
     codec = MobileNetV3PopulationCodec(supernet.search_space, RESOLUTIONS)
     tables = dict(
-        flops=BlockCostTable.flops(supernet.resource_estimator, codec),
-        params=BlockCostTable.params(supernet.resource_estimator, codec))
+        flops=SlotCostTable.flops(supernet.resource_estimator, codec),
+        params=SlotCostTable.params(supernet.resource_estimator, codec))
     return supernet, codec, tables
 
 
@@ -91,7 +91,7 @@ def test_resumed_search_equals_an_uninterrupted_one(space):
     whole = search().run(12)
     half = search().run(5)
     saved = json.loads(json.dumps(half.to_dict()))  # through a file
-    resumed = search().run(12, EvolutionState.from_dict(saved))
+    resumed = search().run(12, EvolutionState.from_dict(saved, codec.gene_names))
     assert resumed.generation == whole.generation == 12
     assert np.array_equal(resumed.scores, whole.scores)
     for name in ('kernel', 'expand', 'depth', 'resolution'):
@@ -121,8 +121,10 @@ def test_seeds_that_satisfy_the_constraint_start_the_population(space):
     flops = tables['flops'](candidates)
     limit = float(np.median(flops))
     search = EvolutionSearch(
-        codec, lambda p: np.zeros(len(p)),
-        cost_constraint(tables, {'flops': limit}), population_size=30)
+        codec,
+        lambda p: np.zeros(len(p)),
+        cost_constraint(tables, {'flops': limit}),
+        population_size=30)
     state = search.initial_state(seeds=candidates)
     inside = candidates[flops <= limit]
     assert len(inside) < 30
@@ -143,10 +145,15 @@ def test_a_looser_limit_of_a_sweep_never_returns_a_worse_best(space):
     flops_tight = float(tables['flops'](tight)[0])
 
     def result(name, limit, best, score):
-        return dict(constraint=name, limits={'flops': limit}, best=best,
-                    score=score, resolution=224, subnet_object=name,
-                    flops=float(tables['flops'](best)[0]),
-                    params=float(tables['params'](best)[0]))
+        return dict(
+            constraint=name,
+            limits={'flops': limit},
+            best=best,
+            score=score,
+            resolution=224,
+            subnet_object=name,
+            flops=float(tables['flops'](best)[0]),
+            params=float(tables['params'](best)[0]))
 
     results = keep_best_across([
         result('tight', flops_tight, tight, 80.0),

@@ -37,9 +37,8 @@ def test_the_written_config_has_no_supernet_parts(exported):
     cfg = Config.fromfile(str(exported['config']))
     assert cfg.model.type == 'mmofa.SubnetClassifier'
     assert cfg.model.resolutions == [32, 40]  # the supernet's, no own size
-    assert [h['type'] for h in cfg.custom_hooks] == [
-        'DumpWeightsHook', 'KillHook'
-    ]
+    assert [h['type']
+            for h in cfg.custom_hooks] == ['DumpWeightsHook', 'KillHook']
     assert 'subnets' not in cfg.val_cfg and 'subnets' not in cfg.test_cfg
     assert cfg.load_from == str(exported['checkpoint'])
 
@@ -49,8 +48,14 @@ def test_the_exported_config_trains_tests_and_fine_tunes(
     env = {'MMOFA_TEST_DATA': str(data)}
     config = exported['config']
     # Trains 2 steps from the exported weights, as written.
-    result = run_tool('tools/train.py', config, '--work-dir', tmp_path / 't',
-                      '--cfg-options', 'train_cfg.max_epochs=1', env=env)
+    result = run_tool(
+        'tools/train.py',
+        config,
+        '--work-dir',
+        tmp_path / 't',
+        '--cfg-options',
+        'train_cfg.max_epochs=1',
+        env=env)
     log = result.stdout + result.stderr
     assert f'Load checkpoint from {exported["checkpoint"]}' in log
     assert 'Iter(train) [2/2]' in log or 'Epoch(train) [1][2/2]' in log
@@ -58,8 +63,13 @@ def test_the_exported_config_trains_tests_and_fine_tunes(
     static = load_checkpoint_file(exported['checkpoint'])['state_dict']
     assert trained['state_dict'].keys() == static.keys()
     # Tests, with BN recalibrated (the test log says so) and its MFLOPs.
-    tested = run_tool('tools/test.py', config, tmp_path / 't' / 'epoch_1.pth',
-                      '--work-dir', tmp_path / 'test', env=env)
+    tested = run_tool(
+        'tools/test.py',
+        config,
+        tmp_path / 't' / 'epoch_1.pth',
+        '--work-dir',
+        tmp_path / 'test',
+        env=env)
     log = tested.stdout + tested.stderr
     assert 'static_R32: accuracy/top1' in log
     assert 'BN recalibrated on 8 images at 32 px' in log
@@ -73,11 +83,16 @@ def test_the_exported_config_trains_tests_and_fine_tunes(
     supernet = tmp_path / 'supernet.pth'
     torch.save(dict(state_dict=init_model(TINY).state_dict()), supernet)
     tuned = run_tool(
-        'tools/train.py', config, '--work-dir', tmp_path / 'f',
-        '--cfg-options', f'load_from={tmp_path / "t" / "epoch_1.pth"}',
+        'tools/train.py',
+        config,
+        '--work-dir',
+        tmp_path / 'f',
+        '--cfg-options',
+        f'load_from={tmp_path / "t" / "epoch_1.pth"}',
         'train_cfg.max_epochs=1',
         f'model.distillation.teacher.checkpoint={supernet}',
-        f'model.distillation.teacher.model={TINY}', env=env)
+        f'model.distillation.teacher.model={TINY}',
+        env=env)
     assert 'loss_kd' in tuned.stdout + tuned.stderr
 
 
@@ -87,8 +102,13 @@ def test_a_supernet_hook_on_a_static_model_is_refused(data, exported,
     config.write_text(exported['config'].read_text() + (
         "\ncustom_hooks = [dict(type='mmofa.ProgressiveShrinkingHook', "
         "stages=[dict(name='all')])]\n"))
-    result = run_tool('tools/train.py', config, '--work-dir', tmp_path,
-                      env={'MMOFA_TEST_DATA': str(data)}, check=False)
+    result = run_tool(
+        'tools/train.py',
+        config,
+        '--work-dir',
+        tmp_path,
+        env={'MMOFA_TEST_DATA': str(data)},
+        check=False)
     assert result.returncode != 0
     assert ('ProgressiveShrinkingHook samples subnets of a supernet (an OFA '
             'model with a mutator); the model is a SubnetClassifier'
@@ -99,7 +119,8 @@ def test_a_supernet_hook_on_a_static_model_is_refused(data, exported,
 def _static_classifier(exported, channels_last: bool):
     cfg = Config.fromfile(str(exported['config']))
     model = init_model(
-        cfg, exported['checkpoint'],
+        cfg,
+        exported['checkpoint'],
         cfg_options={'model.channels_last': channels_last})
     return model.double().train()
 
@@ -144,8 +165,8 @@ def test_static_bn_recalibration_at_a_new_size_equals_direct(exported):
     model = init_model(exported['config'], exported['checkpoint'])
     gen = torch.Generator().manual_seed(1)
     batches = [torch.randn(n, 3, 48, 48, generator=gen) for n in (4, 2)]
-    expected = direct_statistics(init_model(exported['config'],
-                                            exported['checkpoint']), batches)
+    expected = direct_statistics(
+        init_model(exported['config'], exported['checkpoint']), batches)
     assert recalibrate_bn(model, batches) == 6
     state = model.state_dict()
     for name, (mean, var) in expected.items():

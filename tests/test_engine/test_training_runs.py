@@ -163,9 +163,8 @@ def _one_epoch(data, tmp_path, name):
     for key, value in weights(two / 'rank1.pth').items():
         assert torch.equal(rank0[key], value), key
     return max_difference({k: rank0[k]
-                           for k in params},
-                          {k: single[k]
-                           for k in params})
+                           for k in params}, {k: single[k]
+                                              for k in params})
 
 
 def test_two_processes_match_one_process_with_the_same_total_batch(tmp_path):

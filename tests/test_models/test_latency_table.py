@@ -27,7 +27,7 @@ def test_table_sums_layers_of_the_exported_network(tmp_path):
     assert calls[-1][0] == calls[-1][1]  # the progress reaches its total
     path = save_latency_table(table, tmp_path / 'table.json')
     codec = MobileNetV3PopulationCodec(model.search_space, [40, 32])
-    latency = load_latency_table(path, codec)
+    latency = load_latency_table(path, model, codec)
     population = codec.random(12, np.random.default_rng(0))
     for i, subnet in enumerate(codec.to_subnets(population)):
         model.set_subnet(subnet)
@@ -43,13 +43,15 @@ def test_table_of_another_space_or_size_is_refused(tmp_path):
         tmp_path / 'table.json')
     with pytest.raises(ValueError, match=r'no latencies at resolutions \[40'):
         load_latency_table(
-            path, MobileNetV3PopulationCodec(model.search_space, [40]))
+            path, model, MobileNetV3PopulationCodec(model.search_space, [40]))
     other = init_model(W10_CONFIG)
-    with pytest.raises(ValueError, match='another search space or width'):
+    with pytest.raises(ValueError, match=r"another supernet: \['num_classes'"
+                       r", 'space'\] differ"):
         load_latency_table(
-            path, MobileNetV3PopulationCodec(other.search_space, [32]))
+            path, other,
+            MobileNetV3PopulationCodec(other.search_space, [32]))
     (tmp_path / 'bad.json').write_text(json.dumps({'fixed': []}))
     with pytest.raises(ValueError, match='not an mmofa latency lookup table'):
         load_latency_table(
-            tmp_path / 'bad.json',
+            tmp_path / 'bad.json', model,
             MobileNetV3PopulationCodec(model.search_space, [32]))

@@ -269,8 +269,8 @@ def test_stem_depth_drawn_like_the_official_sampler(model):
 def test_no_mmrazor_format(model):
     with pytest.raises(
             ValueError,
-            match="unknown subnet format 'mmrazor' "
-            r"for an OFA ResNet; allowed: \['mmofa', 'arch_dict'"):
+            match=r"unknown subnet format 'mmrazor'; allowed: \['mmofa', "
+            r"'arch_dict'\] \(subnets of an OFA ResNet\)"):
         model.dump_subnet(fmt='mmrazor')
 
 

@@ -4,7 +4,7 @@ import torch
 from helpers import W10_CONFIG, tiny_supernet_cfg
 
 from mmofa.apis import init_model
-from mmofa.models.task_modules import (BlockCostTable, MLPAccuracyPredictor,
+from mmofa.models.task_modules import (SlotCostTable, MLPAccuracyPredictor,
                                        count_macs_params, load_predictor)
 from mmofa.structures import MobileNetV3PopulationCodec, SubnetError
 
@@ -75,8 +75,8 @@ def test_mutation_and_crossover_rates(codec):
 
 def test_cost_tables_equal_the_estimator_and_a_direct_count(supernet, codec):
     estimator = supernet.resource_estimator
-    flops = BlockCostTable.flops(estimator, codec)
-    params = BlockCostTable.params(estimator, codec)
+    flops = SlotCostTable.flops(estimator, codec)
+    params = SlotCostTable.params(estimator, codec)
     population = codec.random(40, np.random.default_rng(3))
     for i, subnet in enumerate(codec.to_subnets(population)):
         cost = supernet.estimate_resources(subnet)
@@ -133,7 +133,7 @@ def test_predictor_training_lowers_held_out_error(codec):
 def test_tiny_space_costs_and_sizes():
     model = init_model(dict(model=tiny_supernet_cfg()))
     codec = MobileNetV3PopulationCodec(model.search_space, [32, 40])
-    table = BlockCostTable.flops(model.resource_estimator, codec)
+    table = SlotCostTable.flops(model.resource_estimator, codec)
     population = codec.random(10, np.random.default_rng(6))
     for i, subnet in enumerate(codec.to_subnets(population)):
         assert table(population[i])[0] == pytest.approx(

@@ -18,9 +18,15 @@ def run(data, tmp_path_factory):
     """The tiny schedule's first 3 epochs (teacher, kernel, depth: its
     distillation loss starts in the second stage), validated twice."""
     work = tmp_path_factory.mktemp('run')
-    run_tool('tools/train.py', TINY, '--work-dir', work, '--cfg-options',
-             'train_cfg.max_epochs=3', 'train_cfg.val_interval=2',
-             env={'MMOFA_TEST_DATA': str(data)})
+    run_tool(
+        'tools/train.py',
+        TINY,
+        '--work-dir',
+        work,
+        '--cfg-options',
+        'train_cfg.max_epochs=3',
+        'train_cfg.val_interval=2',
+        env={'MMOFA_TEST_DATA': str(data)})
     return work
 
 
@@ -48,8 +54,15 @@ def test_curves_of_chosen_keys_and_unknown_keys(run, tmp_path):
     run_tool('tools/analysis/analyze_logs.py', 'plot_curve', run, '--keys',
              'subnet0/loss_kd', 'max_R32/accuracy/top1', '--out', out)
     assert png_size(out) == (1200, 768)  # losses and validation
-    wrong = run_tool('tools/analysis/analyze_logs.py', 'plot_curve', run,
-                     '--keys', 'loss_kdd', '--out', out, check=False)
+    wrong = run_tool(
+        'tools/analysis/analyze_logs.py',
+        'plot_curve',
+        run,
+        '--keys',
+        'loss_kdd',
+        '--out',
+        out,
+        check=False)
     assert wrong.returncode != 0
     assert "keys ['loss_kdd'] are in none of the records" in wrong.stderr
     assert 'subnet0/loss_kd' in wrong.stderr
@@ -75,8 +88,11 @@ def test_dataset_check_lists_unreadable_images(data, tmp_path):
     shutil.copytree(data, broken)
     (broken / 'train' / '0003.png').write_bytes(b'not an image')
     (broken / 'val' / '0001.png').write_bytes(b'')
-    result = run_tool('tools/analysis/check_dataset.py', TINY,
-                      env={'MMOFA_TEST_DATA': str(broken)}, check=False)
+    result = run_tool(
+        'tools/analysis/check_dataset.py',
+        TINY,
+        env={'MMOFA_TEST_DATA': str(broken)},
+        check=False)
     assert result.returncode == 1
     assert 'train: 8 images, 1 unreadable' in result.stdout
     assert 'val: 4 images, 1 unreadable' in result.stdout
@@ -84,6 +100,8 @@ def test_dataset_check_lists_unreadable_images(data, tmp_path):
         result.stdout
     assert 'test: the val dataset' in result.stdout
     assert '2 of 12 images cannot be read' in result.stderr
-    clean = run_tool('tools/analysis/check_dataset.py', TINY,
-                     env={'MMOFA_TEST_DATA': str(data)})
+    clean = run_tool(
+        'tools/analysis/check_dataset.py',
+        TINY,
+        env={'MMOFA_TEST_DATA': str(data)})
     assert 'all 12 images read' in clean.stdout

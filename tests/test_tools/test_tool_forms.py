@@ -31,17 +31,17 @@ def setup(tmp_path_factory):
 # Each documented form, with options a torchrun parser would take for its
 # own (--num: --numa-binding) or mangle.
 FORMS = {
-    'train': ('tools/dist_train.sh', '', [TINY, '2'], [
-        '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=5'
-    ], 'Saving checkpoint at 1 epochs'),
+    'train':
+    ('tools/dist_train.sh', '', [TINY, '2'],
+     ['--cfg-options', 'train_cfg.max_epochs=1',
+      'train_cfg.val_interval=5'], 'Saving checkpoint at 1 epochs'),
     'test': ('tools/dist_test.sh', '', [TINY, None, '2'],
              ['--cfg-options', 'test_cfg.subnets=[min]'], 'min_R32/'),
     'search': ('tools/dist_test.sh', 'search.py', [SEARCH, None, '2'],
-               ['--cfg-options', 'test_cfg.generations=1'],
-               'search results'),
+               ['--cfg-options', 'test_cfg.generations=1'], 'search results'),
     'population': ('tools/dist_test.sh', 'analysis/eval_population.py',
-                   [POPULATION, None, '2'], ['--num', '4', '--seed', '1'],
-                   'population: 4 subnets'),
+                   [POPULATION, None, '2'], ['--num', '4', '--seed',
+                                             '1'], 'population: 4 subnets'),
 }
 
 
@@ -53,16 +53,27 @@ def test_every_distributed_form_runs_on_two_processes(setup, tmp_path, form):
     env = dict(env, PORT=free_port())
     if tool:
         env['TOOL'] = tool
-    result = run_tool('bash', script, *args, '--work-dir', tmp_path,
-                      *options, env=env, timeout=400)
+    result = run_tool(
+        'bash',
+        script,
+        *args,
+        '--work-dir',
+        tmp_path,
+        *options,
+        env=env,
+        timeout=400)
     log = result.stdout + result.stderr
     assert 'ambiguous option' not in log
     assert expected in log, log[-3000:]
 
 
 def test_get_flops_checks_the_resolution_as_training_does():
-    result = run_tool('tools/analysis/get_flops.py', SUPERNET,
-                      '--resolution', '8', check=False)
+    result = run_tool(
+        'tools/analysis/get_flops.py',
+        SUPERNET,
+        '--resolution',
+        '8',
+        check=False)
     assert result.returncode != 0
     assert ('--resolution: resolution = 8 is below 32, the network\'s total '
             'stride; allowed: integers >= 32') in result.stderr
@@ -76,8 +87,8 @@ def test_get_flops_checks_the_resolution_as_training_does():
     ('tools/train.py', [TINY, '--work-dir']),
 ])
 def test_unwritable_outputs_are_refused_before_work(tool, args):
-    target = UNWRITABLE + ('/sub.pth' if '--out' in args or 'convert' in
-                           tool else '')
+    target = UNWRITABLE + ('/sub.pth'
+                           if '--out' in args or 'convert' in tool else '')
     result = run_tool(tool, *args, target, check=False)
     assert result.returncode != 0
     assert 'PermissionError' in result.stderr
@@ -89,8 +100,10 @@ def test_a_missing_gpu_is_named(tmp_path):
     from mmofa.utils.device import check_device
     if torch.cuda.is_available():
         pytest.skip('this machine has a GPU')
-    with pytest.raises(RuntimeError, match=r"init_model\(device=...\) = "
-                       r"'cuda' but this machine has no usable GPU"):
+    with pytest.raises(
+            RuntimeError,
+            match=r"init_model\(device=...\) = "
+            r"'cuda' but this machine has no usable GPU"):
         init_model(SUPERNET, device='cuda')
     with pytest.raises(ValueError, match="'gpu' is not a device"):
         check_device('gpu')
@@ -100,17 +113,23 @@ def test_a_latency_table_that_does_not_predict_is_flagged(tmp_path):
     """A table whose entries are shuffled across resolutions cannot rank
     subnets: the check warns with its figures and exits 3."""
     table = tmp_path / 'table.json'
-    common = [TINY, '--out', table, '--resolutions', '32', '64', '--repeats',
-              '2', '--warmup', '1']
-    run_tool('tools/analysis/build_latency_table.py', *common, '--check',
-             '0')
+    common = [
+        TINY, '--out', table, '--resolutions', '32', '64', '--repeats', '2',
+        '--warmup', '1'
+    ]
+    run_tool('tools/analysis/build_latency_table.py', *common, '--check', '0')
     data = json.loads(table.read_text())
     data['fixed'] = data['fixed'][::-1]  # 32 px priced as 64 px
-    data['blocks'] = data['blocks'][::-1]
+    data['entries'] = data['entries'][::-1]
     table.write_text(json.dumps(data))
-    result = run_tool('tools/analysis/build_latency_table.py', *common,
-                      '--existing', '--check', '12', check=False,
-                      env={'MMOFA_TEST_DATA': 'unused'})
+    result = run_tool(
+        'tools/analysis/build_latency_table.py',
+        *common,
+        '--existing',
+        '--check',
+        '12',
+        check=False,
+        env={'MMOFA_TEST_DATA': 'unused'})
     assert result.returncode == 3, result.stderr[-2000:]
     assert 'WARNING: this table does not predict the measured latency ' \
         '(Kendall tau' in result.stderr
@@ -120,14 +139,28 @@ def test_a_latency_table_that_does_not_predict_is_flagged(tmp_path):
 
 def test_the_thread_count_is_chosen_and_logged(setup, tmp_path):
     root, env, checkpoint = setup
-    result = run_tool('tools/test.py', TINY, checkpoint, '--work-dir',
-                      tmp_path, '--threads', '1', '--cfg-options',
-                      'test_cfg.subnets=[min]', env=env)
+    result = run_tool(
+        'tools/test.py',
+        TINY,
+        checkpoint,
+        '--work-dir',
+        tmp_path,
+        '--threads',
+        '1',
+        '--cfg-options',
+        'test_cfg.subnets=[min]',
+        env=env)
     assert 'torch CPU threads: 1 (env_cfg.num_threads / --threads)' in \
         result.stdout + result.stderr
-    result = run_tool('tools/test.py', TINY, checkpoint, '--work-dir',
-                      tmp_path, '--cfg-options', 'test_cfg.subnets=[min]',
-                      env=dict(env, OMP_NUM_THREADS='2'))
+    result = run_tool(
+        'tools/test.py',
+        TINY,
+        checkpoint,
+        '--work-dir',
+        tmp_path,
+        '--cfg-options',
+        'test_cfg.subnets=[min]',
+        env=dict(env, OMP_NUM_THREADS='2'))
     assert 'torch CPU threads: 2 (OMP_NUM_THREADS)' in \
         result.stdout + result.stderr
 
@@ -136,9 +169,19 @@ def test_test_writes_predictions_and_draws_them(setup, tmp_path):
     root, env, checkpoint = setup
     out = tmp_path / 'results.json'
     shown = tmp_path / 'shown'
-    result = run_tool('tools/test.py', TINY, checkpoint, '--work-dir',
-                      tmp_path / 'w', '--out', out, '--show-dir', shown,
-                      '--interval', '2', env=env)
+    result = run_tool(
+        'tools/test.py',
+        TINY,
+        checkpoint,
+        '--work-dir',
+        tmp_path / 'w',
+        '--out',
+        out,
+        '--show-dir',
+        shown,
+        '--interval',
+        '2',
+        env=env)
     assert f'written to {out}' in result.stdout + result.stderr
     subnets = json.loads(out.read_text())['subnets']
     assert list(subnets) == ['max_R32', 'min_R32']
@@ -149,8 +192,8 @@ def test_test_writes_predictions_and_draws_them(setup, tmp_path):
         assert 0 <= first['pred_label'] < 4 and 'gt_label' in first
         correct = sum(p['pred_label'] == p['gt_label']
                       for p in entry['predictions'])
-        assert entry['metrics']['accuracy/top1'] == pytest.approx(
-            100 * correct / 4)
+        assert entry['metrics']['accuracy/top1'] == pytest.approx(100 *
+                                                                  correct / 4)
         drawn = sorted((shown / name).glob('*.png'))
         assert len(drawn) == 2  # images 0 and 2
         assert all(p.stat().st_size > 500 for p in drawn)
@@ -185,18 +228,38 @@ def test_slurm_scripts_run_on_cpu_processes(setup, tmp_path):
     (bin_dir / 'srun').write_text(FAKE_SRUN)
     (bin_dir / 'srun').chmod(0o755)
     import os
-    env = dict(env, PATH=f'{bin_dir}:{os.environ["PATH"]}', GPUS='2',
-               GPUS_PER_NODE='2', PORT=free_port())
-    trained = run_tool('bash', 'tools/slurm_train.sh', 'cpu', 'job', TINY,
-                       tmp_path / 'train', '--cfg-options',
-                       'train_cfg.max_epochs=1', 'train_cfg.val_interval=5',
-                       env=env, timeout=400)
+    env = dict(
+        env,
+        PATH=f'{bin_dir}:{os.environ["PATH"]}',
+        GPUS='2',
+        GPUS_PER_NODE='2',
+        PORT=free_port())
+    trained = run_tool(
+        'bash',
+        'tools/slurm_train.sh',
+        'cpu',
+        'job',
+        TINY,
+        tmp_path / 'train',
+        '--cfg-options',
+        'train_cfg.max_epochs=1',
+        'train_cfg.val_interval=5',
+        env=env,
+        timeout=400)
     log = trained.stdout + trained.stderr
     assert 'Saving checkpoint at 1 epochs' in log
     rank0 = torch.load(tmp_path / 'train' / 'rank0.pth', weights_only=True)
     rank1 = torch.load(tmp_path / 'train' / 'rank1.pth', weights_only=True)
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
-    tested = run_tool('bash', 'tools/slurm_test.sh', 'cpu', 'job', TINY,
-                      checkpoint, '--work-dir', tmp_path / 'test',
-                      env=dict(env, PORT=free_port()), timeout=400)
+    tested = run_tool(
+        'bash',
+        'tools/slurm_test.sh',
+        'cpu',
+        'job',
+        TINY,
+        checkpoint,
+        '--work-dir',
+        tmp_path / 'test',
+        env=dict(env, PORT=free_port()),
+        timeout=400)
     assert 'min_R32/accuracy/top1' in tested.stdout + tested.stderr

@@ -102,8 +102,8 @@ def plot_curve(args) -> None:
         sys.exit(f'keys {unknown} are in none of the records; training keys:'
                  f' {available}; validation keys: {val_keys}')
     train_keys = [k for k in keys if k in available]
-    metric_keys = [k for k in keys if k in val_keys] or (
-        [] if args.keys else val_keys)
+    metric_keys = [k for k in keys if k in val_keys
+                   ] or ([] if args.keys else val_keys)
     panels = [('loss', train_keys)] if train_keys else []
     if 'lr' in available and not args.keys:
         panels.append(('learning rate', ['lr']))
@@ -127,18 +127,22 @@ def plot_curve(args) -> None:
             if title == 'validation':
                 steps = sorted(s for s in val if name in val[s])
                 xs = [last_iter_of_epoch.get(s, s) for s in steps]
-                axis.plot(xs, [val[s][name] for s in steps], 'o-', ms=3,
-                          label=name)
+                axis.plot(
+                    xs, [val[s][name] for s in steps], 'o-', ms=3, label=name)
             else:
                 xs = [i for i in iters if name in train[i]]
-                axis.plot(xs, [train[i][name] for i in xs], lw=1,
-                          label=name)
+                axis.plot(xs, [train[i][name] for i in xs], lw=1, label=name)
         for name, epoch, iteration in stages:
             axis.axvline(iteration, color='grey', ls='--', lw=0.8)
             # Above the panel: x in data, y in axes coordinates.
-            axis.text(iteration, 1.01, f'{name} (epoch {epoch})',
-                      transform=axis.get_xaxis_transform(), va='bottom',
-                      fontsize=7, color='dimgrey')
+            axis.text(
+                iteration,
+                1.01,
+                f'{name} (epoch {epoch})',
+                transform=axis.get_xaxis_transform(),
+                va='bottom',
+                fontsize=7,
+                color='dimgrey')
         axis.set_ylabel(title)
         axis.grid(alpha=0.3)
         axis.legend(fontsize=7, ncol=min(4, len(names)), loc='best')
@@ -157,11 +161,12 @@ def cal_train_time(args) -> None:
     if not times:
         sys.exit('no iteration times in the logs')
     slowest = max(train.values(), key=lambda r: r.get('time', 0))
-    print(f'iterations logged: {len(times)}\n'
-          f'time per iteration: mean {statistics.mean(times):.4f} s, median '
-          f'{statistics.median(times):.4f} s, std {statistics.pstdev(times):.4f}'
-          f' s\nslowest: iteration {slowest["iter"]} ({slowest["time"]:.4f} '
-          's)')
+    print(
+        f'iterations logged: {len(times)}\n'
+        f'time per iteration: mean {statistics.mean(times):.4f} s, median '
+        f'{statistics.median(times):.4f} s, std {statistics.pstdev(times):.4f}'
+        f' s\nslowest: iteration {slowest["iter"]} ({slowest["time"]:.4f} '
+        's)')
 
 
 def parse_args():
@@ -169,8 +174,11 @@ def parse_args():
     commands = parser.add_subparsers(dest='command', required=True)
     curve = commands.add_parser('plot_curve', help='plot training curves')
     curve.add_argument('logs', nargs='+', help='work dirs or JSON logs')
-    curve.add_argument('--keys', nargs='+', help='keys to plot (default: '
-                       'every loss, the lr and the validation metrics)')
+    curve.add_argument(
+        '--keys',
+        nargs='+',
+        help='keys to plot (default: '
+        'every loss, the lr and the validation metrics)')
     curve.add_argument('--title')
     curve.add_argument('--out', required=True, help='PNG to write')
     time = commands.add_parser('cal_train_time', help='iteration times')

@@ -1,8 +1,10 @@
 """Measure a latency lookup table of a supernet on this machine.
 
-Times the stem, the tail and every elastic block with every (kernel size,
-expand ratio) at each resolution (batch 1 by default), writes the table
-as JSON for ``EvolutionSearchLoop(latency_table=...)``, and checks it:
+Times every part of the supernet's space at each resolution (batch 1 by
+default): what no choice changes, and each block of each combination of
+its choices (a MobileNetV3 block per kernel size and expand ratio, a
+ResNet block per input, middle and output width); writes the table as
+JSON for ``EvolutionSearchLoop(latency_table=...)``, and checks it:
 for ``--check`` random subnets it compares the table's estimate with the
 measured end-to-end latency of the exported static model.
 
@@ -10,7 +12,6 @@ measured end-to-end latency of the exported static model.
         configs/ofa/ofa_mbv3_w10_supernet.py --out work_dirs/latency_cpu.json
 """
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
@@ -19,13 +20,11 @@ import torch
 from mmengine.utils import ProgressBar
 
 from mmofa.apis import init_model
-from mmofa.models.task_modules import (build_latency_table,
-                                       latency_table_fit, load_latency_table,
-                                       save_latency_table, time_forward)
-from mmofa.structures import MobileNetV3PopulationCodec
+from mmofa.models.task_modules import (build_latency_table, latency_table_fit,
+                                       load_latency_table, save_latency_table,
+                                       time_forward)
 from mmofa.utils.paths import check_writable_file
 from mmofa.utils.threads import set_num_threads
-
 
 #: Exit status of a check that finds the table unfit (the table is kept).
 EXIT_TABLE_UNFIT = 3
@@ -69,8 +68,8 @@ def check_table(model, path, resolutions, num, batch_size, device, seed,
                 warmup, repeats) -> dict:
     """Estimated vs measured latency of ``num`` exported random subnets;
     returns :func:`latency_table_fit` of them."""
-    codec = MobileNetV3PopulationCodec(model.search_space, resolutions)
-    table = load_latency_table(path, codec)
+    codec = model.backbone.population_codec(resolutions)
+    table = load_latency_table(path, model, codec)
     population = codec.random(num, np.random.default_rng(seed))
     estimates = table(population)
     print(f'{"subnet":<8} {"res":>4} {"table ms":>9} {"measured ms":>12} '
@@ -108,14 +107,15 @@ def main():
         path = measure_table(model, args)
     if args.check:
         fit = check_table(model, path, args.resolutions, args.check,
-                          args.batch_size, args.device, args.seed,
-                          args.warmup, args.repeats)
+                          args.batch_size, args.device, args.seed, args.warmup,
+                          args.repeats)
         if not fit['predicts']:
-            print(f'WARNING: this table does not predict the measured '
-                  f'latency ({fit["why"]}). Its entries are too noisy: '
-                  'measure again with more repeats (--repeats), fewer '
-                  'threads (--threads 1) or on an idle machine.',
-                  file=sys.stderr)
+            print(
+                f'WARNING: this table does not predict the measured '
+                f'latency ({fit["why"]}). Its entries are too noisy: '
+                'measure again with more repeats (--repeats), fewer '
+                'threads (--threads 1) or on an idle machine.',
+                file=sys.stderr)
             sys.exit(EXIT_TABLE_UNFIT)
 
 
@@ -134,8 +134,8 @@ def measure_table(model, args) -> Path:
         args.resolutions,
         batch_size=args.batch_size,
         device=args.device,
-        measure=lambda module, inputs: time_forward(
-            module, inputs, args.warmup, args.repeats),
+        measure=lambda module, inputs: time_forward(module, inputs, args.
+                                                    warmup, args.repeats),
         progress=progress)
     path = save_latency_table(table, args.out)
     print(f'\nlatency table of {len(args.resolutions)} resolutions written '

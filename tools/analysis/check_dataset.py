@@ -26,10 +26,13 @@ SPLITS = ('train', 'val', 'test')
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config')
-    parser.add_argument('--splits', nargs='+', choices=SPLITS,
-                        default=list(SPLITS))
-    parser.add_argument('--workers', type=int, default=4,
-                        help='threads reading images (default 4)')
+    parser.add_argument(
+        '--splits', nargs='+', choices=SPLITS, default=list(SPLITS))
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=4,
+        help='threads reading images (default 4)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, help='overrides')
     return parser.parse_args()
@@ -78,13 +81,14 @@ def main():
         with DefaultScope.overwrite_default_scope(
                 cfg.get('default_scope', 'mmofa')):
             dataset = DATASETS.build(dataset_cfg)
-        paths = [dataset.get_data_info(i)['img_path']
-                 for i in range(len(dataset))]
-        progress = ProgressLog(len(paths), f'{split}: images read',
-                               interval=10.0)
+        paths = [
+            dataset.get_data_info(i)['img_path'] for i in range(len(dataset))
+        ]
+        progress = ProgressLog(
+            len(paths), f'{split}: images read', interval=10.0)
         with ThreadPoolExecutor(max(1, args.workers)) as pool:
-            for path, error in zip(paths, pool.map(
-                    lambda p: check_image(p, backend), paths)):
+            for path, error in zip(
+                    paths, pool.map(lambda p: check_image(p, backend), paths)):
                 if error is not None:
                     bad.append((split, path, error))
                 progress.update()

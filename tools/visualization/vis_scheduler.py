@@ -47,21 +47,22 @@ def parse_args():
 def stages_of(cfg: Config) -> list:
     """``(name, begin)`` of the config's stage hook, in its unit."""
     for hook in cfg.get('custom_hooks') or []:
-        if str(hook.get('type', '')).split('.')[-1] in (
-                'ProgressiveShrinkingHook', 'RandomSubnetSamplingHook'):
+        if str(hook.get('type',
+                        '')).split('.')[-1] in ('ProgressiveShrinkingHook',
+                                                'RandomSubnetSamplingHook'):
             return [(s['name'], s.get('begin', 0)) for s in hook['stages']], \
                 hook.get('by_epoch', True)
     return [], True
 
 
-def learning_rates(cfg: Config, iters_per_epoch: int,
-                   ngpus: int = 1) -> list:
+def learning_rates(cfg: Config, iters_per_epoch: int, ngpus: int = 1) -> list:
     """The learning rate at every training iteration (with
     ``auto_scale_lr`` applied as the runner applies it)."""
     train_cfg = cfg.get('train_cfg') or {}
     by_epoch = train_cfg.get('by_epoch', 'max_epochs' in train_cfg)
-    total = (train_cfg['max_epochs'] * iters_per_epoch
-             if by_epoch else train_cfg['max_iters'])
+    total = (
+        train_cfg['max_epochs'] *
+        iters_per_epoch if by_epoch else train_cfg['max_iters'])
     param = torch.nn.Parameter(torch.zeros(1))
     optimizer_cfg = copy.deepcopy(cfg.optim_wrapper.optimizer)
     optimizer_cfg['params'] = [param]
@@ -82,7 +83,8 @@ def learning_rates(cfg: Config, iters_per_epoch: int,
                 kind = PARAM_SCHEDULERS.get(scheduler_cfg.pop('type'))
                 schedulers.append(
                     kind.build_iter_from_epoch(
-                        optimizer, **scheduler_cfg,
+                        optimizer,
+                        **scheduler_cfg,
                         epoch_length=iters_per_epoch))
             else:
                 scheduler_cfg['optimizer'] = optimizer
@@ -109,8 +111,13 @@ def plot(rates, stages, by_epoch, iters_per_epoch, title, out) -> None:
     for name, begin in stages:
         epoch = begin if by_epoch else begin / iters_per_epoch
         axes.axvline(epoch, color='grey', ls='--', lw=0.8)
-        axes.text(epoch, top * 1.02, f' {name}', rotation=90, va='bottom',
-                  fontsize=8)
+        axes.text(
+            epoch,
+            top * 1.02,
+            f' {name}',
+            rotation=90,
+            va='bottom',
+            fontsize=8)
     axes.set_xlabel('epoch')
     axes.set_ylabel('learning rate')
     axes.set_ylim(0, top * 1.6)
@@ -138,9 +145,10 @@ def main():
         sys.exit(f'{iters} iterations per epoch: give a positive size')
     rates = learning_rates(cfg, iters, args.ngpus)
     stages, by_epoch = stages_of(cfg)
-    plot(rates, stages, by_epoch, iters,
-         f'{Path(args.config).name}: {len(rates)} iterations '
-         f'({iters} per epoch), peak lr {max(rates):.4g}', args.out)
+    plot(
+        rates, stages, by_epoch, iters,
+        f'{Path(args.config).name}: {len(rates)} iterations '
+        f'({iters} per epoch), peak lr {max(rates):.4g}', args.out)
     print(f'wrote {args.out}: {len(rates)} iterations, {len(stages)} stages,'
           f' peak lr {max(rates):.4g}, final lr {rates[-1]:.4g}')
 

@@ -233,13 +233,16 @@ class ProgressiveShrinkingHook(Hook):
     def _load_teacher(self, runner, model) -> None:
         path = self._teacher_file(runner)
         if not path.is_file():
-            looked = ', '.join(str(p) for p in self._teacher_candidates(runner))
+            looked = ', '.join(
+                str(p) for p in self._teacher_candidates(runner))
             raise FileNotFoundError(
                 f'the teacher of stage {self.teacher_stage!r} is in none of '
                 f'{looked}; it is written when that stage ends')
         if path != self.teacher_path(runner).resolve():
-            print_log(f'progressive shrinking: teacher from {path} (the '
-                      "resumed run's)", logger='current')
+            print_log(
+                f'progressive shrinking: teacher from {path} (the '
+                "resumed run's)",
+                logger='current')
         model.set_teacher(
             model.build_teacher(checkpoint=str(path), subnet='max'))
 

@@ -11,7 +11,7 @@ from mmofa.engine.hooks.random_state_hook import (get_random_state,
                                                   set_random_state)
 from mmofa.models.task_modules import MLPAccuracyPredictor
 from mmofa.registry import LOOPS
-from mmofa.structures import MobileNetV3PopulationCodec
+from mmofa.structures import PopulationCodec
 from mmofa.utils.checkpoint import save_checkpoint_file
 from .subnet_loops import SubnetScoringLoop
 
@@ -71,7 +71,7 @@ class AccuracyPredictorLoop(SubnetScoringLoop):
         self.num_layers = num_layers
         self.train_cfg = dict(train or {})
 
-    def samples(self, codec: MobileNetV3PopulationCodec):
+    def samples(self, codec: PopulationCodec):
         """``num_samples`` distinct random pairs, the same on every rank."""
         rng = np.random.default_rng(self.seed)
         population = codec.random(0, rng)

@@ -157,8 +157,12 @@ class CheckedRunner(Runner):
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
 
-    def save_checkpoint(self, out_dir: str, filename: str, *args,
-                        meta: Optional[dict] = None, **kwargs) -> None:
+    def save_checkpoint(self,
+                        out_dir: str,
+                        filename: str,
+                        *args,
+                        meta: Optional[dict] = None,
+                        **kwargs) -> None:
         meta = dict(meta or {})
         meta.setdefault(ORIGIN_KEY, self.origin)
         super().save_checkpoint(out_dir, filename, *args, meta=meta, **kwargs)

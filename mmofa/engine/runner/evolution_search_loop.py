@@ -10,15 +10,15 @@ from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 
 from mmofa.apis.inference import save_subnet
-from mmofa.engine.progress import ProgressLog
 from mmofa.engine.hooks.random_state_hook import (get_random_state,
                                                   set_random_state)
-from mmofa.models.task_modules import (COST_UNITS, BlockCostTable,
+from mmofa.engine.progress import ProgressLog
+from mmofa.models.task_modules import (COST_UNITS, SlotCostTable,
                                        load_latency_table, load_predictor)
 from mmofa.models.utils import recalibrate_bn
 from mmofa.registry import LOOPS
-from mmofa.structures import MobileNetV3Population, write_subnet_file
-from .evolution import EvolutionSearch, EvolutionState, cost_constraint
+from mmofa.search import EvolutionSearch, EvolutionState, cost_constraint
+from mmofa.structures import Population, write_subnet_file
 from .subnet_loops import SubnetScoringLoop
 
 CSV_FIELDS = ('constraint', 'score', 'flops', 'params', 'latency',
@@ -127,11 +127,11 @@ class EvolutionSearchLoop(SubnetScoringLoop):
         self.codec = self.build_codec()
         estimator = model.resource_estimator
         self.tables = dict(
-            flops=BlockCostTable.flops(estimator, self.codec),
-            params=BlockCostTable.params(estimator, self.codec))
+            flops=SlotCostTable.flops(estimator, self.codec),
+            params=SlotCostTable.params(estimator, self.codec))
         if self.latency_table is not None:
             self.tables['latency'] = load_latency_table(
-                self.latency_table, self.codec)
+                self.latency_table, model, self.codec)
         for limits in self.constraints:
             cost_constraint(self.tables, limits)  # unknown names fail here
         self.predictor = None
@@ -147,7 +147,7 @@ class EvolutionSearchLoop(SubnetScoringLoop):
                                             self.codec.encoding_size, device)
 
     # ------------------------------------------------------------ scoring
-    def score(self, population: MobileNetV3Population) -> np.ndarray:
+    def score(self, population: Population) -> np.ndarray:
         """Scores in percent: predicted, or measured (cached per subnet,
         shared by every constraint of a sweep)."""
         if self.predictor is not None:
@@ -176,16 +176,18 @@ class EvolutionSearchLoop(SubnetScoringLoop):
         results = {}
         try:
             # Tighter limits first: their best subnets seed the looser ones.
-            for index in sorted(range(len(self.constraints)),
-                                key=lambda i: _tightness(self.constraints[i])):
-                results[index] = self.search(
-                    self.constraints[index], list(results.values()))
+            for index in sorted(
+                    range(len(self.constraints)),
+                    key=lambda i: _tightness(self.constraints[i])):
+                results[index] = self.search(self.constraints[index],
+                                             list(results.values()))
             results = keep_best_across(
                 [results[i] for i in range(len(self.constraints))],
                 self.tables)
             for result in results:
-                result.update(self._export(result.pop('subnet_object'),
-                                           result['directory']))
+                result.update(
+                    self._export(
+                        result.pop('subnet_object'), result['directory']))
         finally:
             self._restore(model, saved)
             set_random_state(random_state)
@@ -221,7 +223,7 @@ class EvolutionSearchLoop(SubnetScoringLoop):
         if state is None:
             seeds = None
             if finished:
-                seeds = MobileNetV3Population.concatenate(
+                seeds = Population.concatenate(
                     [r['best'] for r in finished])
             state = evolution.initial_state(seeds)
         else:
@@ -253,20 +255,30 @@ class EvolutionSearchLoop(SubnetScoringLoop):
         self._save_state(state_file, settings, state)
         population = dict(
             scores=state.scores,
-            **{k: t(state.population)
-               for k, t in self.tables.items()})
-        result = dict(constraint=name, limits=limits, directory=directory,
-                      population=population)
-        result.update(self._describe(state.population[state.best()],
-                                     float(state.scores[state.best()])))
+            **{
+                k: t(state.population)
+                for k, t in self.tables.items()
+            })
+        result = dict(
+            constraint=name,
+            limits=limits,
+            directory=directory,
+            population=population)
+        result.update(
+            self._describe(state.population[state.best()],
+                           float(state.scores[state.best()])))
         return result
 
-    def _describe(self, best: MobileNetV3Population, score: float) -> dict:
+    def _describe(self, best: Population, score: float) -> dict:
         subnet = self.codec.to_subnets(best)[0]
-        return dict(best=best, score=score, resolution=subnet.resolution,
-                    subnet_object=subnet, **self._costs(best))
+        return dict(
+            best=best,
+            score=score,
+            resolution=subnet.resolution,
+            subnet_object=subnet,
+            **self._costs(best))
 
-    def _costs(self, population: MobileNetV3Population) -> dict:
+    def _costs(self, population: Population) -> dict:
         return {k: float(t(population)[0]) for k, t in self.tables.items()}
 
     # ------------------------------------------------------------ outputs
@@ -349,7 +361,7 @@ class EvolutionSearchLoop(SubnetScoringLoop):
             bytes.fromhex(k): v
             for k, v in data['scores_cache'].items()
         })
-        return EvolutionState.from_dict(data['state'])
+        return EvolutionState.from_dict(data['state'], self.codec.gene_names)
 
 
 def keep_best_across(results: List[dict], tables: Dict) -> List[dict]:

@@ -25,7 +25,7 @@ from mmofa.engine.progress import ProgressLog, format_metrics
 from mmofa.models.task_modules import count_macs_params
 from mmofa.models.utils import recalibrate_bn, resize_batch
 from mmofa.registry import LOOPS
-from mmofa.structures import MobileNetV3PopulationCodec, check_resolution
+from mmofa.structures import PopulationCodec, check_resolution
 from mmofa.utils.checkpoint import atomic_write
 
 DIM_SHORT_NAMES = OrderedDict(
@@ -283,8 +283,8 @@ class SubnetEvalMixin:
                 if self._recorder is not None:
                     predictions[name] = dict(
                         resolution=resolution,
-                        subnet=None if subnet is None else
-                        model.dump_subnet(subnet),
+                        subnet=None
+                        if subnet is None else model.dump_subnet(subnet),
                         metrics=dict(result),
                         predictions=self._recorder.take())
                 metrics.update(
@@ -457,15 +457,16 @@ class SubnetScoringLoop(SubnetEvalMixin, TestLoop):
         self.score_key = score_key
         self.save_interval = max(1, int(save_interval))
 
-    def build_codec(self) -> MobileNetV3PopulationCodec:
-        """The population codec of the supernet and ``resolutions``."""
+    def build_codec(self) -> PopulationCodec:
+        """The population codec of the supernet's family, for
+        ``resolutions``."""
         model = self.model
         if not hasattr(model, 'search_space'):
             raise TypeError(f'{type(self).__name__} needs a supernet (an OFA '
                             f'model), not {type(model).__name__}')
         self.check_resolutions(model)
-        return MobileNetV3PopulationCodec(model.search_space, self.resolutions,
-                                          model.mutator.couplings)
+        return model.backbone.population_codec(self.resolutions,
+                                               model.mutator.couplings)
 
     @staticmethod
     def save_progress(path: Path,
@@ -534,10 +535,12 @@ def write_predictions(path, subnets: dict) -> None:
         atomic_write(path, lambda file: file.write(text.encode()))
     else:
         import pickle
-        atomic_write(path, lambda file: pickle.dump(dict(subnets=subnets),
-                                                    file))
-    print_log(f'predictions and metrics of {len(subnets)} subnet(s) '
-              f'written to {path}', logger='current')
+        atomic_write(path,
+                     lambda file: pickle.dump(dict(subnets=subnets), file))
+    print_log(
+        f'predictions and metrics of {len(subnets)} subnet(s) '
+        f'written to {path}',
+        logger='current')
 
 
 def local_loader(loader: DataLoader) -> DataLoader:

@@ -11,11 +11,11 @@ from mmengine.dist import (all_gather_object, broadcast_object_list,
 from mmengine.logging import print_log
 
 from mmofa.engine.dist import patient_group
-from mmofa.engine.progress import ProgressLog
 from mmofa.engine.hooks.random_state_hook import (get_random_state,
                                                   set_random_state)
+from mmofa.engine.progress import ProgressLog
 from mmofa.registry import LOOPS
-from mmofa.structures.mobilenet_v3_subnet import read_subnet_file
+from mmofa.structures import read_subnet_file
 from .population_results import (combine_records, merge_shards, parse_shard,
                                  shard_indices, shard_path, write_population)
 from .subnet_loops import SubnetScoringLoop
@@ -293,8 +293,10 @@ class SubnetPopulationLoop(SubnetScoringLoop):
                 dict(records=[records[i] for i in sorted(records)]),
                 main_process_only=False)
 
-        progress = ProgressLog(len(indices), f'{label}: subnets evaluated',
-                               done=len(indices) - len(todo))
+        progress = ProgressLog(
+            len(indices),
+            f'{label}: subnets evaluated',
+            done=len(indices) - len(todo))
         for done, i in enumerate(todo, 1):
             records[i] = self.evaluate_entry(i, entries[i])
             if done % self.save_interval == 0 or done == len(todo):

@@ -13,6 +13,8 @@ from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
 from mmengine.structures import BaseDataElement
 
+from mmofa.models.architectures.backbones.elastic_backbone import \
+    check_elastic_backbone
 from mmofa.models.mutators.ofa_mutator import check_granularity
 from mmofa.models.utils import resize_batch
 from mmofa.registry import MODELS
@@ -129,13 +131,7 @@ class OFA(BaseModel):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.architecture = architecture
-        for method in ('parse_subnet', 'current_subnet', 'dump_subnet',
-                       'subnet_alias_choices', 'export_config',
-                       'export_state_dict', 'active_out_channels'):
-            if not hasattr(self.backbone, method):
-                raise TypeError(
-                    f'{type(self.backbone).__name__} is not an elastic '
-                    f'backbone (no {method}); use e.g. OFAMobileNetV3')
+        check_elastic_backbone(self.backbone)
         if isinstance(mutator, dict):
             mutator = MODELS.build(mutator)
         self.mutator = mutator
@@ -266,8 +262,7 @@ class OFA(BaseModel):
 
     def sample_resolution(self, iteration: int) -> Optional[int]:
         """The training size of ``iteration`` (the same on every rank)."""
-        return draw_resolution(self.resolutions, self.sampling_seed,
-                               iteration)
+        return draw_resolution(self.resolutions, self.sampling_seed, iteration)
 
     def subnet_generator(self, iteration: int, index: int) -> random.Random:
         """The generator of subnet ``index`` of ``iteration``."""

@@ -79,12 +79,12 @@ class SubnetClassifier(ImageClassifier):
             supernet = copy.deepcopy(supernet)
             if str(supernet.get('type', '')).split('.')[-1] != 'OFA':
                 supernet = dict(type='mmofa.OFA', architecture=supernet)
-            ofa = MODELS.build(dict(supernet, subnet=subnet,
-                                    distillation=None))
+            ofa = MODELS.build(
+                dict(supernet, subnet=subnet, distillation=None))
             architecture = ofa.export_subnet_config()
             subnet = ofa.dump_subnet(fmt='mmofa')
-            teacher_model = dict(type='mmofa.OFA',
-                                 architecture=supernet['architecture'])
+            teacher_model = dict(
+                type='mmofa.OFA', architecture=supernet['architecture'])
         cfg = copy.deepcopy(architecture)
         cfg.pop('type', None)
         scope = cfg.pop('_scope_', 'mmpretrain')

@@ -1,11 +1,10 @@
 import torch
 import torch.nn as nn
 
-from mmofa.models.architectures.static.bricks import (ConvBNAct,
-                                                      global_avg_pool,
-                                                      se_mid_channels)
+from mmofa.models.bricks import ConvBNAct, global_avg_pool
 from mmofa.models.utils import build_activation
 from mmofa.registry import MODELS
+from mmofa.structures import se_mid_channels
 from .elastic_conv import ElasticConv2d
 
 
@@ -16,7 +15,7 @@ class ElasticSqueezeExcitation(nn.Module):
     The hidden width follows the *active* channels ``C`` of the input:
     ``make_divisible(C // reduction, 8)``, as in Once-for-All's DynamicSE.
     The layout (``conv1.conv``, ``conv2.conv``) matches
-    :class:`~mmofa.models.architectures.static.bricks.SqueezeExcitation`.
+    :class:`~mmofa.models.bricks.SqueezeExcitation`.
 
     Args:
         channels (int): Largest number of channels.

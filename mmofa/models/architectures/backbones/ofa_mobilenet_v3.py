@@ -12,8 +12,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
 
+from mmofa.models.bricks import ConvBNAct, build_last_conv, prefixed
 from mmofa.models.dynamic_ops import (ElasticBatchNorm2d, ElasticConv2d,
                                       ElasticDepthwiseConv2d,
                                       ElasticSqueezeExcitation)
@@ -23,12 +23,13 @@ from mmofa.models.mutables import OneShotMutableValue
 from mmofa.models.task_modules import MobileNetV3ResourceEstimator
 from mmofa.models.utils import OFAInitMixin, build_activation
 from mmofa.registry import MODELS
-from mmofa.structures import (MobileNetV3SearchSpace, MobileNetV3Subnet,
+from mmofa.structures import (SUBNET_FORMATS, MobileNetV3PopulationCodec,
+                              MobileNetV3SearchSpace, MobileNetV3Subnet,
                               dump_mobilenet_v3_subnet, expanded_width,
                               parse_mobilenet_v3_subnet)
-from ..static.bricks import ConvBNAct, _prefixed, build_last_conv
-from ..static.mobilenet_v3 import (OFA_MBV3_BASE_WIDTHS, MobileNetV3Layout,
-                                   build_stem)
+from ..static.mobilenet_v3 import (OFA_MBV3_BASE_WIDTHS, MBConvBlock,
+                                   MobileNetV3Layout, build_stem)
+from .elastic_backbone import ElasticBackbone, per_stage_candidates
 
 Candidates = Union[Sequence, Sequence[Sequence]]
 
@@ -108,22 +109,22 @@ class ElasticMBConvBlock(nn.Module):
         state = {}
         if self.expand_conv is not None:
             state.update(
-                _prefixed(
+                prefixed(
                     'expand_conv.',
                     self.expand_conv.active_state_dict(
                         in_channels=self.in_channels,
                         out_channels=mid_channels)))
         state.update(
-            _prefixed(
+            prefixed(
                 'depthwise_conv.',
                 self.depthwise_conv.active_state_dict(
                     channels=mid_channels,
                     kernel_size=self.mutable_kernel_size.current_choice)))
         if self.se is not None:
             state.update(
-                _prefixed('se.', self.se.active_state_dict(mid_channels)))
+                prefixed('se.', self.se.active_state_dict(mid_channels)))
         state.update(
-            _prefixed(
+            prefixed(
                 'linear_conv.',
                 self.linear_conv.active_state_dict(
                     in_channels=mid_channels, out_channels=self.out_channels)))
@@ -162,19 +163,8 @@ class ElasticMBConvBlock(nn.Module):
             select_(self.expand_conv.conv.weight, 0, order)
 
 
-def _per_stage(name: str, value: Candidates, num_stages: int) -> tuple:
-    """One candidate list for all stages, or one list per stage."""
-    value = list(value)
-    if value and all(isinstance(v, (list, tuple)) for v in value):
-        if len(value) != num_stages:
-            raise ValueError(f'{name} per stage needs {num_stages} lists, '
-                             f'got {len(value)}: {value}')
-        return tuple(tuple(sorted(v)) for v in value)
-    return tuple(tuple(sorted(value)) for _ in range(num_stages))
-
-
 @MODELS.register_module()
-class OFAMobileNetV3(OFAInitMixin, BaseModule):
+class OFAMobileNetV3(OFAInitMixin, ElasticBackbone):
     """The elastic Once-for-All MobileNetV3 supernet.
 
     Args:
@@ -197,6 +187,7 @@ class OFAMobileNetV3(OFAInitMixin, BaseModule):
 
     Returns a one-element tuple: the ``(N, last_channels)`` pooled features.
     """
+    subnet_formats = tuple(SUBNET_FORMATS)
 
     def __init__(self,
                  width_mult: float = 1.0,
@@ -211,9 +202,9 @@ class OFAMobileNetV3(OFAInitMixin, BaseModule):
         norm_cfg = dict(momentum=0.1, eps=1e-5, **(norm_cfg or {}))
         layout = MobileNetV3Layout.build(width_mult, base_widths)
         num_stages = len(layout.stage_out_channels)
-        kernel_sizes = _per_stage('kernel_sizes', kernel_sizes, num_stages)
-        expand_ratios = _per_stage('expand_ratios', expand_ratios, num_stages)
-        depths = _per_stage('depths', depths, num_stages)
+        kernel_sizes = per_stage_candidates('kernel_sizes', kernel_sizes, num_stages)
+        expand_ratios = per_stage_candidates('expand_ratios', expand_ratios, num_stages)
+        depths = per_stage_candidates('depths', depths, num_stages)
         self.width_mult = width_mult
         self.base_widths = tuple(base_widths)
         self.norm_cfg = norm_cfg
@@ -341,8 +332,8 @@ class OFAMobileNetV3(OFAInitMixin, BaseModule):
                 depth) in enumerate(zip(self.stages, self.stage_depths)):
             for b in range(depth.current_choice):
                 state.update(
-                    _prefixed(f'layer{s + 2}.{b}.',
-                              stage[b].active_state_dict()))
+                    prefixed(f'layer{s + 2}.{b}.',
+                             stage[b].active_state_dict()))
         return state
 
     def resource_estimator(self,
@@ -352,6 +343,48 @@ class OFAMobileNetV3(OFAInitMixin, BaseModule):
         """Analytic MACs / params of subnets of this supernet."""
         return MobileNetV3ResourceEstimator.from_backbone(
             self, num_classes, classifier_bias)
+
+    def population_codec(self,
+                         resolutions: Sequence[int],
+                         couplings: Sequence[dict] = ()
+                         ) -> MobileNetV3PopulationCodec:
+        return MobileNetV3PopulationCodec(self.search_space, resolutions,
+                                          couplings)
+
+    def latency_parts(self, codec: MobileNetV3PopulationCodec,
+                      resolution: int, batch_size: int, num_classes: int):
+        """The stem and the tail (with the classifier) are fixed; each
+        block's part is the static block of its (kernel, expand) pair, with
+        the input it sees. Blocks of one stage after the first share their
+        shapes, so each shape is measured once."""
+        space, layout = self.search_space, self.layout
+        tail_in = space.stage_out_channels[-1]
+        size = (resolution - 1) // 2 + 1  # after the stride-2 stem
+        slots = []
+        for b, (s, position) in enumerate(
+                zip(codec.block_stage, codec.block_position)):
+            stride = layout.stage_strides[s] if position == 0 else 1
+            in_channels = space.block_in_channels(s, position)
+            parts = [None] * codec.slot_sizes[b]
+            for i, k in enumerate(space.kernel_sizes[s]):
+                for j, e in enumerate(space.expand_ratios[s]):
+                    args = (in_channels, space.stage_out_channels[s], k,
+                            stride, e, layout.stage_acts[s],
+                            layout.stage_use_se[s])
+                    parts[i * codec.max_expands + j] = (
+                        ('block', size) + args,
+                        lambda args=args: MBConvBlock(*args),
+                        (batch_size, in_channels, size, size))
+            slots.append(parts)
+            size = (size - 1) // stride + 1
+        fixed = [(('stem', resolution), lambda: nn.Sequential(
+            *build_stem(layout)), (batch_size, 3, resolution, resolution)),
+                 (('tail', size, num_classes), lambda: nn.Sequential(
+                     build_last_conv(tail_in, layout.final_expand_channels,
+                                     layout.last_channels), nn.Flatten(1),
+                     nn.Linear(layout.last_channels, num_classes)),
+                  (batch_size, tail_in, size, size))]
+        return fixed, slots
 
     def reorganize_channels(self, expand_ratio_stage: int = 0) -> None:
         """Sort every block's middle channels (before an expand phase)."""

@@ -29,8 +29,8 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
 
+from mmofa.models.bricks import ConvBNAct, global_avg_pool, prefixed
 from mmofa.models.dynamic_ops import ElasticBatchNorm2d, ElasticConv2d
 from mmofa.models.dynamic_ops.slicing import (importance_order, select_,
                                               select_bn_)
@@ -38,28 +38,19 @@ from mmofa.models.mutables import DerivedMutable, OneShotMutableValue
 from mmofa.models.task_modules import ResNetResourceEstimator
 from mmofa.models.utils import OFAInitMixin, build_activation
 from mmofa.registry import MODELS
+from mmofa.structures import ResNetPopulationCodec
 from mmofa.structures.resnet_subnet import (RESNET50_BASE_DEPTHS,
                                             RESNET50_STAGE_STRIDES,
                                             RESNET50_STAGE_WIDTHS,
                                             RESNET50_STEM_WIDTH,
+                                            RESNET_SUBNET_FORMATS,
                                             ResNetSearchSpace, ResNetSubnet,
                                             bottleneck_width,
                                             dump_resnet_subnet,
                                             parse_resnet_subnet)
-from ..static.bricks import ConvBNAct, _prefixed, global_avg_pool
-from ..static.resnet import AvgPoolConvBN, max_pool
-
-
-def _elastic_conv_bn(in_channels: int,
-                     out_channels: int,
-                     kernel_size: int,
-                     stride: int = 1,
-                     act: Optional[str] = None,
-                     norm_cfg: Optional[dict] = None) -> ConvBNAct:
-    return ConvBNAct(
-        ElasticConv2d(in_channels, out_channels, kernel_size, stride),
-        ElasticBatchNorm2d(out_channels, **(norm_cfg or {})),
-        build_activation(act))
+from ..static.resnet import (AvgPoolConvBN, ResNetBottleneck, ResNetStem,
+                             max_pool)
+from .elastic_backbone import ElasticBackbone, elastic_conv_bn, head_part
 
 
 class ElasticResNetBottleneck(nn.Module):
@@ -93,11 +84,11 @@ class ElasticResNetBottleneck(nn.Module):
         self.mid_widths = tuple(
             bottleneck_width(max_out, e) for e in expand_ratios)
         max_mid = max(self.mid_widths)
-        self.conv1 = _elastic_conv_bn(
+        self.conv1 = elastic_conv_bn(
             in_channels, max_mid, 1, act='relu', norm_cfg=norm_cfg)
-        self.conv2 = _elastic_conv_bn(
+        self.conv2 = elastic_conv_bn(
             max_mid, max_mid, 3, stride, act='relu', norm_cfg=norm_cfg)
-        self.conv3 = _elastic_conv_bn(max_mid, max_out, 1, norm_cfg=norm_cfg)
+        self.conv3 = elastic_conv_bn(max_mid, max_out, 1, norm_cfg=norm_cfg)
         self.downsample = AvgPoolConvBN(
             ElasticConv2d(in_channels, max_out),
             ElasticBatchNorm2d(max_out, **(norm_cfg or {})),
@@ -131,7 +122,7 @@ class ElasticResNetBottleneck(nn.Module):
             layer = getattr(self, name)
             if layer is not None:
                 state.update(
-                    _prefixed(
+                    prefixed(
                         f'{name}.',
                         layer.active_state_dict(
                             in_channels=sizes[0], out_channels=sizes[1])))
@@ -189,11 +180,11 @@ class ElasticResNetStem(nn.Module):
             space.stem_out_channels)
         max_mid = max(self.mid_channels.candidates)
         max_out = max(self.out_channels.candidates)
-        self.conv1 = _elastic_conv_bn(
+        self.conv1 = elastic_conv_bn(
             3, max_mid, 3, 2, act='relu', norm_cfg=norm_cfg)
-        self.conv2 = _elastic_conv_bn(
+        self.conv2 = elastic_conv_bn(
             max_mid, max_mid, 3, act='relu', norm_cfg=norm_cfg)
-        self.conv3 = _elastic_conv_bn(
+        self.conv3 = elastic_conv_bn(
             max_mid, max_out, 3, act='relu', norm_cfg=norm_cfg)
 
     @property
@@ -218,7 +209,7 @@ class ElasticResNetStem(nn.Module):
         state = {}
         for name, in_channels, out_channels in layers:
             state.update(
-                _prefixed(
+                prefixed(
                     f'{name}.',
                     getattr(self, name).active_state_dict(
                         in_channels=in_channels, out_channels=out_channels)))
@@ -226,7 +217,7 @@ class ElasticResNetStem(nn.Module):
 
 
 @MODELS.register_module()
-class OFAResNet(OFAInitMixin, BaseModule):
+class OFAResNet(OFAInitMixin, ElasticBackbone):
     """The elastic Once-for-All ResNet50 supernet.
 
     Args:
@@ -252,6 +243,7 @@ class OFAResNet(OFAInitMixin, BaseModule):
     Returns a one-element tuple: the ``(N, C)`` pooled features, ``C`` the
     active width of the last stage (:attr:`active_out_channels`).
     """
+    subnet_formats = tuple(RESNET_SUBNET_FORMATS)
 
     def __init__(self,
                  depths: Sequence[int] = (0, 1, 2),
@@ -404,13 +396,13 @@ class OFAResNet(OFAInitMixin, BaseModule):
     def export_state_dict(self) -> Dict[str, torch.Tensor]:
         """Sliced weights of the active subnet (copies), with the keys and
         shapes of the :class:`StaticResNet` of :meth:`export_config`."""
-        state = _prefixed('stem.', self.stem.active_state_dict())
+        state = prefixed('stem.', self.stem.active_state_dict())
         in_channels = self.stem.out_channels.current_choice
         for s, stage in enumerate(self.stages):
             for b in range(self.active_blocks(s)):
                 state.update(
-                    _prefixed(f'layer{s + 1}.{b}.',
-                              stage[b].active_state_dict(in_channels)))
+                    prefixed(f'layer{s + 1}.{b}.',
+                             stage[b].active_state_dict(in_channels)))
                 in_channels = stage[b].out_channels.current_choice
         return state
 
@@ -421,6 +413,64 @@ class OFAResNet(OFAInitMixin, BaseModule):
         """Analytic MACs / params of subnets of this supernet."""
         return ResNetResourceEstimator(self.search_space, num_classes,
                                        classifier_bias)
+
+    def population_codec(self,
+                         resolutions: Sequence[int],
+                         couplings: Sequence[dict] = ()
+                         ) -> ResNetPopulationCodec:
+        return ResNetPopulationCodec(self.search_space, resolutions,
+                                     couplings)
+
+    def latency_parts(self, codec: ResNetPopulationCodec, resolution: int,
+                      batch_size: int, num_classes: int):
+        """No fixed part; the stem (with max pooling) of each (width,
+        width, residual), each bottleneck of each (input, output width,
+        expand ratio) that occurs there, the pooled classifier of each
+        last width."""
+        space, widths = self.search_space, self.search_space.width_mults
+        norm = self.norm_cfg
+        stem = []
+        for w0 in widths:
+            for w1 in widths:
+                for residual in (False, True):
+                    mid = space.stem_mid_channels(w0)
+                    out = space.stem_out_channels(w1)
+                    stem.append((('stem', resolution, mid, out, residual),
+                                 lambda m=mid, o=out, r=residual: nn.
+                                 Sequential(ResNetStem(m, o, r, norm),
+                                            max_pool()),
+                                 (batch_size, 3, resolution, resolution)))
+        sizes = self.resource_estimator(num_classes).block_input_sizes(
+            resolution)
+        slots = [stem]
+        for b, (s, position) in enumerate(
+                zip(codec.block_stage, codec.block_position)):
+            stride = space.stage_strides[s] if position == 0 else 1
+            parts = []
+            for w_in in widths:
+                in_channels = (
+                    space.stem_out_channels(w_in) if s == 0 else
+                    space.stage_out_channels(s - 1, w_in))
+                for w_out in widths:
+                    out = space.stage_out_channels(s, w_out)
+                    for ratio in space.expand_ratios:
+                        if position > 0 and w_in != w_out:
+                            parts.append(None)  # inside a stage: in = out
+                            continue
+                        channels = in_channels if position == 0 else out
+                        args = (channels, bottleneck_width(out, ratio), out,
+                                stride, position == 0, norm)
+                        parts.append((('bottleneck', sizes[b]) + args[:5],
+                                      lambda a=args: ResNetBottleneck(*a),
+                                      (batch_size, channels, sizes[b],
+                                       sizes[b])))
+            slots.append(parts)
+        # The last block keeps its input size (it is no stage's first).
+        slots.append([
+            head_part(space.stage_out_channels(space.num_stages - 1, w),
+                      sizes[-1], batch_size, num_classes) for w in widths
+        ])
+        return [], slots
 
     def reorganize_channels(self, expand_ratio_stage: int = 0) -> None:
         """Sort every block's middle channels (official

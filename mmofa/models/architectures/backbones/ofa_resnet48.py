@@ -18,22 +18,23 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
 
+from mmofa.models.bricks import conv_bn_act, global_avg_pool, prefixed
 from mmofa.models.dynamic_ops.slicing import (importance_order, select_,
                                               select_bn_)
 from mmofa.models.mutables import DerivedMutable, OneShotMutableValue
 from mmofa.models.task_modules import ResNet48ResourceEstimator
 from mmofa.models.utils import OFAInitMixin
 from mmofa.registry import MODELS
-from mmofa.structures import (RESNET48_BASE_CHANNELS, TRACK_CHANNEL_RATIOS,
-                              TRACK_DEPTHS, ResNet48SearchSpace,
-                              ResNet48Subnet, channel_width,
-                              dump_resnet48_subnet, parse_resnet48_subnet)
-from ..static.bricks import _prefixed, global_avg_pool
-from ..static.resnet48 import RESNET48_STAGE_STRIDES, has_downsample
-from .ofa_mobilenet_v3 import _per_stage
-from .ofa_resnet import _elastic_conv_bn
+from mmofa.structures import (RESNET48_BASE_CHANNELS, RESNET48_STAGE_STRIDES,
+                              RESNET48_SUBNET_FORMATS, TRACK_CHANNEL_RATIOS,
+                              TRACK_DEPTHS, ResNet48PopulationCodec,
+                              ResNet48SearchSpace, ResNet48Subnet,
+                              channel_width, dump_resnet48_subnet,
+                              has_downsample, parse_resnet48_subnet)
+from ..static.resnet48 import BasicBlock
+from .elastic_backbone import (ElasticBackbone, elastic_conv_bn, head_part,
+                               per_stage_candidates)
 
 
 class ElasticBasicBlock(nn.Module):
@@ -66,13 +67,13 @@ class ElasticBasicBlock(nn.Module):
         self.out_channels = out_channels
         max_mid = max(self.mid_channels.candidates)
         max_out = max(out_channels.candidates)
-        self.conv1 = _elastic_conv_bn(in_channels, max_mid, 3, stride, 'relu',
+        self.conv1 = elastic_conv_bn(in_channels, max_mid, 3, stride, 'relu',
                                       norm_cfg)
-        self.conv2 = _elastic_conv_bn(max_mid, max_out, 3, norm_cfg=norm_cfg)
+        self.conv2 = elastic_conv_bn(max_mid, max_out, 3, norm_cfg=norm_cfg)
         # Stage 1's first block keeps its width (the stem's, tied to it).
         self.downsample = None
         if has_downsample(in_channels, max_out, stride):
-            self.downsample = _elastic_conv_bn(
+            self.downsample = elastic_conv_bn(
                 in_channels, max_out, 1, stride, norm_cfg=norm_cfg)
         self.relu = nn.ReLU()
 
@@ -89,18 +90,18 @@ class ElasticBasicBlock(nn.Module):
         input has ``in_channels`` channels."""
         mid = self.mid_channels.current_choice
         out = self.out_channels.current_choice
-        state = _prefixed(
+        state = prefixed(
             'conv1.',
             self.conv1.active_state_dict(
                 in_channels=in_channels, out_channels=mid))
         state.update(
-            _prefixed(
+            prefixed(
                 'conv2.',
                 self.conv2.active_state_dict(
                     in_channels=mid, out_channels=out)))
         if self.downsample is not None:
             state.update(
-                _prefixed(
+                prefixed(
                     'downsample.',
                     self.downsample.active_state_dict(
                         in_channels=in_channels, out_channels=out)))
@@ -121,7 +122,7 @@ class ElasticBasicBlock(nn.Module):
 
 
 @MODELS.register_module()
-class OFAResNet48(OFAInitMixin, BaseModule):
+class OFAResNet48(OFAInitMixin, ElasticBackbone):
     """The elastic ResNet-48 supernet of the CVPR 2022 NAS track 1.
 
     Args:
@@ -141,6 +142,7 @@ class OFAResNet48(OFAInitMixin, BaseModule):
     active width of the last stage (:attr:`active_out_channels`; use a
     ``DropoutLinearClsHead`` with ``elastic_in_channels=True``).
     """
+    subnet_formats = tuple(RESNET48_SUBNET_FORMATS)
 
     def __init__(self,
                  depths: Sequence = TRACK_DEPTHS,
@@ -154,7 +156,7 @@ class OFAResNet48(OFAInitMixin, BaseModule):
         if len(base_channels) != num_stages:
             raise ValueError(f'base_channels needs {num_stages} widths (one '
                              f'per stage), got {list(base_channels)}')
-        depths = _per_stage('depths', depths, num_stages)
+        depths = per_stage_candidates('depths', depths, num_stages)
         channel_ratios = tuple(sorted(channel_ratios, reverse=True))
         self.norm_cfg = norm_cfg
         self.num_stages = num_stages
@@ -172,7 +174,7 @@ class OFAResNet48(OFAInitMixin, BaseModule):
                 dim='channel_ratio') for s in range(num_stages))
         self.stem_channels = self.out_ratios[0].derive(
             partial(channel_width, base_channels[0]))
-        self.stem = _elastic_conv_bn(3, base_channels[0], 7, 2, 'relu',
+        self.stem = elastic_conv_bn(3, base_channels[0], 7, 2, 'relu',
                                      norm_cfg)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         self.stage_depths = nn.ModuleList()
@@ -267,7 +269,7 @@ class OFAResNet48(OFAInitMixin, BaseModule):
         """Sliced copies of the active subnet's weights, keyed and shaped as
         the :class:`StaticResNet48` of :meth:`export_config`."""
         in_channels = self.stem_channels.current_choice
-        state = _prefixed(
+        state = prefixed(
             'stem.',
             self.stem.active_state_dict(
                 in_channels=3, out_channels=in_channels))
@@ -275,8 +277,8 @@ class OFAResNet48(OFAInitMixin, BaseModule):
                 depth) in enumerate(zip(self.stages, self.stage_depths)):
             for b in range(depth.current_choice):
                 state.update(
-                    _prefixed(f'layer{s + 1}.{b}.',
-                              stage[b].active_state_dict(in_channels)))
+                    prefixed(f'layer{s + 1}.{b}.',
+                             stage[b].active_state_dict(in_channels)))
                 in_channels = stage[b].out_channels.current_choice
         return state
 
@@ -287,6 +289,53 @@ class OFAResNet48(OFAInitMixin, BaseModule):
         """Analytic MACs / params of subnets of this supernet."""
         return ResNet48ResourceEstimator(self.search_space, num_classes,
                                          classifier_bias)
+
+    def population_codec(self,
+                         resolutions: Sequence[int],
+                         couplings: Sequence[dict] = ()
+                         ) -> ResNet48PopulationCodec:
+        return ResNet48PopulationCodec(self.search_space, resolutions,
+                                       couplings)
+
+    def latency_parts(self, codec: ResNet48PopulationCodec, resolution: int,
+                      batch_size: int, num_classes: int):
+        """No fixed part; the stem (with max pooling) of each width, each
+        basic block of each (input, middle, output width) that occurs
+        there, the pooled classifier of each last width."""
+        space, ratios, norm = (self.search_space,
+                               self.search_space.channel_ratios,
+                               self.norm_cfg)
+        slots = [[(('stem', resolution, space.width(0, r)),
+                   lambda c=space.width(0, r): nn.Sequential(
+                       conv_bn_act(3, c, 7, 2, act='relu', norm_cfg=norm),
+                       nn.MaxPool2d(3, 2, 1)),
+                   (batch_size, 3, resolution, resolution)) for r in ratios]]
+        sizes = self.resource_estimator(num_classes).block_input_sizes(
+            resolution)
+        for b, (s, position) in enumerate(
+                zip(codec.block_stage, codec.block_position)):
+            stride = RESNET48_STAGE_STRIDES[s] if position == 0 else 1
+            in_stage = codec.block_in_stage[b]
+            parts = []
+            for r_in in ratios:
+                for r_mid in ratios:
+                    for r_out in ratios:
+                        if position > 0 and r_in != r_out:
+                            parts.append(None)  # inside a stage: in = out
+                            continue
+                        args = (space.width(in_stage, r_in),
+                                space.width(s, r_mid), space.width(s, r_out),
+                                stride, norm)
+                        parts.append((('basic', sizes[b]) + args[:4],
+                                      lambda a=args: BasicBlock(*a),
+                                      (batch_size, args[0], sizes[b],
+                                       sizes[b])))
+            slots.append(parts)
+        slots.append([
+            head_part(space.width(space.num_stages - 1, r), sizes[-1],
+                      batch_size, num_classes) for r in ratios
+        ])
+        return [], slots
 
     def reorganize_channels(self, expand_ratio_stage: int = 0) -> None:
         """Sort every block's middle channels (before an expand phase).

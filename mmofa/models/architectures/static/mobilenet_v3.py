@@ -10,11 +10,11 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
+from mmofa.models.bricks import SqueezeExcitation, build_last_conv, conv_bn_act
 from mmofa.models.utils import OFAInitMixin
 from mmofa.registry import MODELS
 from mmofa.structures import expanded_width
 from mmofa.utils import make_divisible
-from .bricks import SqueezeExcitation, build_last_conv, conv_bn_act
 
 # first conv, first block, five elastic stages, final expand, feature mix
 OFA_MBV3_BASE_WIDTHS = (16, 16, 24, 40, 80, 112, 160, 960, 1280)

@@ -14,10 +14,10 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
+from mmofa.models.bricks import ConvBNAct, conv_bn_act, global_avg_pool
 from mmofa.models.utils import OFAInitMixin, build_activation
 from mmofa.registry import MODELS
 from mmofa.structures.resnet_subnet import RESNET50_STAGE_STRIDES
-from .bricks import ConvBNAct, conv_bn_act, global_avg_pool
 
 
 class AvgPoolConvBN(ConvBNAct):

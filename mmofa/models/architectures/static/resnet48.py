@@ -12,16 +12,10 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
+from mmofa.models.bricks import conv_bn_act, global_avg_pool
 from mmofa.models.utils import OFAInitMixin
 from mmofa.registry import MODELS
-from .bricks import conv_bn_act, global_avg_pool
-
-RESNET48_STAGE_STRIDES = (1, 2, 2, 2)
-
-
-def has_downsample(in_channels: int, out_channels: int, stride: int) -> bool:
-    """Whether a basic block's shortcut needs a 1x1 conv + BN."""
-    return stride != 1 or in_channels != out_channels
+from mmofa.structures import RESNET48_STAGE_STRIDES, has_downsample
 
 
 class BasicBlock(nn.Module):

@@ -1,89 +1,94 @@
-"""Vectorised costs of whole populations of subnets.
+"""Vectorised costs of whole populations of subnets, for every family.
 
-MACs, parameters and table-based latency of an OFA MobileNetV3 subnet are
-all a fixed part plus one entry per active block, each entry depending on
-the block's kernel size and expand ratio. :class:`BlockCostTable` stores
-those entries as arrays per resolution, so that the cost of ``N`` subnets
-is one gather and one sum.
+MACs, parameters and table-based latency of a subnet add up over its parts:
+a fixed part plus one entry per running slot (a block, the stem, the
+head), each entry depending on the choices of that slot (a MobileNetV3
+block's kernel size and expand ratio, a ResNet block's input, middle and
+output widths). :class:`SlotCostTable` stores those entries as arrays per
+resolution, so that the cost of ``N`` subnets is one gather and one sum.
 """
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict, Sequence, Tuple
 
 import numpy as np
 
-from mmofa.structures import MobileNetV3Population, MobileNetV3PopulationCodec
+from mmofa.structures.population import Population, PopulationCodec
 
 # Units of each cost as it appears in constraints and reports.
 COST_UNITS = {'flops': 'MFLOPs', 'params': 'M params', 'latency': 'ms'}
 
+Entries = Callable[[int], Tuple[float, Sequence[np.ndarray]]]
 
-class BlockCostTable:
-    """``fixed[r] + sum(block[r, b, kernel_b, expand_b])`` over active
-    blocks ``b``, for every resolution ``r`` of ``codec``.
+
+class SlotCostTable:
+    """``fixed[r] + sum(entries[r][slot][index])`` over the running slots of
+    each row: the cost of ``N`` subnets as one gather and one sum.
+
+    A cost that adds up over the parts of a network (MACs, parameters,
+    table latency) has an entry per slot (block, stem, head) and
+    combination of the choices it depends on (a codec's
+    :meth:`PopulationCodec.slot_indices`), per resolution.
 
     Args:
-        codec (MobileNetV3PopulationCodec): The populations it prices.
-        fixed (np.ndarray): ``[R]`` cost outside the elastic blocks.
-        blocks (np.ndarray): ``[R, num_blocks, max kernels, max expands]``.
+        codec (PopulationCodec): The populations it prices.
+        fixed (np.ndarray): ``[R]`` cost of what no choice changes.
+        entries (np.ndarray): ``[R, slots, max combinations]`` (NaN-free;
+            unused combinations 0).
         name (str): The cost's name in messages (``flops``, ``latency``).
     """
 
-    def __init__(self, codec: MobileNetV3PopulationCodec, fixed: np.ndarray,
-                 blocks: np.ndarray, name: str):
+    def __init__(self, codec: PopulationCodec, fixed: np.ndarray,
+                 entries: np.ndarray, name: str):
         num_res = len(codec.resolutions)
-        if fixed.shape != (num_res, ) or blocks.shape[:2] != (
-                num_res, codec.num_blocks):
-            raise ValueError(
-                f'{name} table shapes {fixed.shape} / {blocks.shape} do not '
-                f'fit {num_res} resolutions and {codec.num_blocks} blocks')
+        width = max(codec.slot_sizes) if codec.slot_sizes else 0
+        expected = (num_res, len(codec.slot_sizes), width)
+        if fixed.shape != (num_res, ) or entries.shape != expected:
+            raise ValueError(f'{name} table shapes {fixed.shape} / '
+                             f'{entries.shape} do not fit {num_res} '
+                             f'resolutions and slots {codec.slot_sizes}')
         self.codec = codec
         self.fixed = fixed.astype(np.float64)
-        self.blocks = blocks.astype(np.float64)
+        self.entries = entries.astype(np.float64)
         self.name = name
 
     @classmethod
-    def from_entries(cls,
-                     codec: MobileNetV3PopulationCodec,
-                     name: str,
-                     entries: Callable[[int], Tuple[float, Dict]],
-                     unit: float = 1.0) -> 'BlockCostTable':
-        """Build from ``entries(resolution) -> (fixed, {(stage, block, k,
-        e): cost})``, the form of
-        :meth:`MobileNetV3ResourceEstimator.tables`, every cost divided by
-        ``unit``."""
-        space = codec.space
-        num_k = max(codec.num_kernels)
-        num_e = max(codec.num_expands)
-        fixed = np.zeros(len(codec.resolutions))
-        blocks = np.zeros(
-            (len(codec.resolutions), codec.num_blocks, num_k, num_e))
-        for r, resolution in enumerate(codec.resolutions):
-            fixed[r], table = entries(resolution)
-            for b, (s, position) in enumerate(
-                    zip(codec.block_stage, codec.block_position)):
-                for i, k in enumerate(space.kernel_sizes[s]):
-                    for j, e in enumerate(space.expand_ratios[s]):
-                        blocks[r, b, i, j] = table[(s, position, k, e)]
-        return cls(codec, fixed / unit, blocks / unit, name)
-
-    @classmethod
-    def flops(cls, estimator,
-              codec: MobileNetV3PopulationCodec) -> 'BlockCostTable':
+    def flops(cls, estimator, codec: PopulationCodec) -> 'SlotCostTable':
         """MFLOPs (multiply-accumulates / 1e6, as Once-for-All counts)."""
-        return cls.from_entries(codec, 'flops',
-                                lambda r: estimator.tables(r, 'macs'), 1e6)
+        return cls.build(
+            codec, 'flops',
+            lambda r: codec.slot_costs(estimator, r, 'macs'), 1e6)
 
     @classmethod
-    def params(cls, estimator,
-               codec: MobileNetV3PopulationCodec) -> 'BlockCostTable':
+    def params(cls, estimator, codec: PopulationCodec) -> 'SlotCostTable':
         """Millions of parameters (the same at every resolution)."""
-        params = estimator.tables(224, 'params')
-        return cls.from_entries(codec, 'params', lambda r: params, 1e6)
+        params = codec.slot_costs(estimator, 224, 'params')
+        return cls.build(codec, 'params', lambda r: params, 1e6)
 
-    def __call__(self, population: MobileNetV3Population) -> np.ndarray:
+    @classmethod
+    def build(cls, codec: PopulationCodec, name: str, entries: Entries,
+              unit: float = 1.0) -> 'SlotCostTable':
+        """From ``entries(resolution) -> (fixed, [per slot: costs of its
+        combinations])``, every cost divided by ``unit``."""
+        width = max(codec.slot_sizes) if codec.slot_sizes else 0
+        fixed = np.zeros(len(codec.resolutions))
+        table = np.zeros((len(codec.resolutions), len(codec.slot_sizes),
+                          width))
+        for r, resolution in enumerate(codec.resolutions):
+            fixed[r], per_slot = entries(resolution)
+            for slot, costs in enumerate(per_slot):
+                costs = np.asarray(costs, dtype=np.float64).ravel()
+                if len(costs) != codec.slot_sizes[slot]:
+                    raise ValueError(
+                        f'{name}: slot {slot} has {codec.slot_sizes[slot]} '
+                        f'combinations, {len(costs)} costs given')
+                table[r, slot, :len(costs)] = costs
+        return cls(codec, fixed / unit, table / unit, name)
+
+    def __call__(self, population: Population) -> np.ndarray:
         """``[N]`` costs."""
         res = population.resolution
-        blocks = np.arange(self.codec.num_blocks)
-        entries = self.blocks[res[:, None], blocks[None, :], population.kernel,
-                              population.expand]
-        active = self.codec.active(population)
-        return self.fixed[res] + (entries * active).sum(1)
+        index = self.codec.slot_indices(population)
+        slots = np.arange(index.shape[1])
+        running = index >= 0
+        values = self.entries[res[:, None], slots[None, :],
+                              np.where(running, index, 0)]
+        return self.fixed[res] + (values * running).sum(1)

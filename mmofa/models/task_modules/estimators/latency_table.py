@@ -1,14 +1,17 @@
-"""Latency lookup tables measured on the machine at hand.
+"""Latency lookup tables measured on the machine at hand, for every
+supernet family.
 
 Once-for-All prices a subnet's latency as the sum of per-layer latencies
-looked up by layer shape. Here the layers are measured where the table is
-built: for each resolution, the fixed stem and tail, and every elastic
-block with every (kernel size, expand ratio), each as a static module in
-eval mode with the input shape it sees in the network. Blocks of one
-stage after the first share their shapes, so each shape is timed once.
-The table is a JSON file; :func:`load_latency_table` turns it into a
-:class:`BlockCostTable` for the search.
+looked up by layer shape. Here the parts are measured where the table is
+built: for each resolution, what no choice changes and every cost slot's
+part for every combination of its choices (a backbone's
+``latency_parts``: a MobileNetV3 block per kernel size and expand ratio, a
+ResNet block per input, middle and output width), each as a static module
+in eval mode with the input shape it sees in the network; parts of equal
+shape are timed once. The table is a JSON file; :func:`load_latency_table`
+turns it into a :class:`SlotCostTable` of a population codec.
 """
+import dataclasses
 import json
 import platform
 import statistics
@@ -20,9 +23,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from mmofa.structures import MobileNetV3PopulationCodec
+from mmofa.structures import PopulationCodec
 from mmofa.utils.checkpoint import atomic_write
-from .cost_table import BlockCostTable
+from .cost_table import SlotCostTable
 
 Measure = Callable[[nn.Module, torch.Tensor], float]
 
@@ -86,15 +89,16 @@ def latency_table_fit(estimates: Sequence[float],
     return fit
 
 
-def _space_signature(codec: MobileNetV3PopulationCodec) -> dict:
-    space = codec.space
-    return dict(
-        kernel_sizes=[list(k) for k in space.kernel_sizes],
-        expand_ratios=[list(e) for e in space.expand_ratios],
-        depths=[list(d) for d in space.depths],
-        stage_out_channels=list(space.stage_out_channels),
-        first_channels=space.first_channels,
-        last_channels=space.last_channels)
+def space_signature(model) -> dict:
+    """What a table was measured for: the backbone's family and search
+    space, and the classes of its head."""
+    space = dataclasses.asdict(model.search_space)
+    return json.loads(
+        json.dumps(
+            dict(
+                family=type(model.backbone).__name__,
+                space=space,
+                num_classes=model.architecture.head.fc.out_features)))
 
 
 def build_latency_table(model,
@@ -104,10 +108,11 @@ def build_latency_table(model,
                         measure: Optional[Measure] = None,
                         progress: Optional[Callable[[int, int],
                                                     None]] = None) -> dict:
-    """Measure the lookup table of an OFA supernet ``model``.
+    """Measure the lookup table of an ``OFA`` supernet ``model``.
 
     Args:
-        model: An ``OFA`` model (its backbone's layout and search space).
+        model: An ``OFA`` model of any family (its backbone's
+            ``latency_parts`` and population codec).
         resolutions: Input sizes to measure.
         batch_size (int): Images per measured forward. Defaults to 1.
         device (str): Where to measure. Defaults to 'cpu'.
@@ -118,61 +123,39 @@ def build_latency_table(model,
     Returns:
         dict: The table, ready for :func:`save_latency_table`.
     """
-    from mmofa.models.architectures.static.bricks import build_last_conv
-    from mmofa.models.architectures.static.mobilenet_v3 import (MBConvBlock,
-                                                                build_stem)
     measure = measure or time_forward
-    codec = MobileNetV3PopulationCodec(model.search_space, resolutions)
-    space, layout = codec.space, model.backbone.layout
-    fc = model.architecture.head.fc
-    num_k, num_e = max(codec.num_kernels), max(codec.num_expands)
-    fixed = np.zeros(len(resolutions))
-    blocks = np.zeros((len(resolutions), codec.num_blocks, num_k, num_e))
+    codec = model.backbone.population_codec(resolutions)
+    num_classes = model.architecture.head.fc.out_features
+    layouts = [
+        model.backbone.latency_parts(codec, r, batch_size, num_classes)
+        for r in codec.resolutions
+    ]
+    keys = {
+        part[0]
+        for fixed, slots in layouts
+        for part in fixed + [p for slot in slots for p in slot if p]
+    }
     cache: Dict[tuple, float] = {}
-    total = len(resolutions) * (2 + sum(
-        len(space.kernel_sizes[s]) * len(space.expand_ratios[s]) *
-        space.max_depths[s] for s in range(space.num_stages)))
-    done = 0
 
-    def timed(key, build, shape):
-        nonlocal done
+    def timed(part) -> float:
+        key, build, shape = part
         if key not in cache:
             module = build().to(device).eval()
             cache[key] = float(
                 measure(module, torch.randn(*shape, device=device)))
-        done += 1
-        if progress is not None:
-            progress(done, total)
+            if progress is not None:
+                progress(len(cache), len(keys))
         return cache[key]
 
-    for r, resolution in enumerate(resolutions):
-        head_in = (resolution - 1) // 2 + 1  # after the stride-2 stem
-        b = 0
-        for s in range(space.num_stages):
-            for position in range(space.max_depths[s]):
-                stride = layout.stage_strides[s] if position == 0 else 1
-                in_channels = space.block_in_channels(s, position)
-                for i, k in enumerate(space.kernel_sizes[s]):
-                    for j, e in enumerate(space.expand_ratios[s]):
-                        args = (in_channels, space.stage_out_channels[s], k,
-                                stride, e, layout.stage_acts[s],
-                                layout.stage_use_se[s])
-                        blocks[r, b, i, j] = timed(
-                            ('block', head_in) + args,
-                            lambda args=args: MBConvBlock(*args),
-                            (batch_size, in_channels, head_in, head_in))
-                head_in = (head_in - 1) // stride + 1
-                b += 1
-        tail_in = space.stage_out_channels[-1]
-        fixed[r] = timed(
-            ('stem', resolution), lambda: nn.Sequential(*build_stem(layout)),
-            (batch_size, 3, resolution, resolution)) + timed(
-                ('tail', head_in), lambda: nn.Sequential(
-                    build_last_conv(tail_in, layout.final_expand_channels,
-                                    layout.last_channels), nn.Flatten(1),
-                    nn.Linear(layout.last_channels, fc.out_features, fc.bias is
-                              not None)),
-                (batch_size, tail_in, head_in, head_in))
+    width = max(codec.slot_sizes) if codec.slot_sizes else 0
+    fixed = np.zeros(len(resolutions))
+    entries = np.zeros((len(resolutions), len(codec.slot_sizes), width))
+    for r, (fixed_parts, slots) in enumerate(layouts):
+        fixed[r] = sum(timed(part) for part in fixed_parts)
+        for slot, parts in enumerate(slots):
+            for combo, part in enumerate(parts):
+                if part is not None:
+                    entries[r, slot, combo] = timed(part)
     return dict(
         kind='mmofa latency lookup table',
         device=device if device == 'cpu' else torch.cuda.get_device_name(),
@@ -180,10 +163,10 @@ def build_latency_table(model,
         f'{torch.get_num_threads()} threads, torch {torch.__version__}',
         batch_size=batch_size,
         unit='ms',
-        space=_space_signature(codec),
-        resolutions=list(resolutions),
+        measured_for=space_signature(model),
+        resolutions=[int(r) for r in resolutions],
         fixed=fixed.tolist(),
-        blocks=blocks.tolist())
+        entries=entries.tolist())
 
 
 def save_latency_table(table: dict, path) -> Path:
@@ -192,11 +175,10 @@ def save_latency_table(table: dict, path) -> Path:
     return path
 
 
-def load_latency_table(path,
-                       codec: MobileNetV3PopulationCodec) -> BlockCostTable:
-    """The table at ``path`` as a :class:`BlockCostTable` of ``codec``'s
-    resolutions; the file must have been built for the same space and
-    every resolution of the codec."""
+def load_latency_table(path, model, codec: PopulationCodec) -> SlotCostTable:
+    """The table at ``path`` as a :class:`SlotCostTable` of ``codec``'s
+    resolutions; the file must have been measured for ``model``'s family,
+    search space and head, at every resolution of the codec."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'latency table {str(path)!r} does not exist')
@@ -207,15 +189,24 @@ def load_latency_table(path,
         raise ValueError(f'{path} is not an mmofa latency lookup table '
                          '(tools/analysis/build_latency_table.py writes '
                          'them)') from error
-    if table['space'] != _space_signature(codec):
-        raise ValueError(f'{path} was measured for another search space or '
-                         f'width: {table["space"]} vs '
-                         f'{_space_signature(codec)}')
+    if 'measured_for' not in table:
+        raise ValueError(f'{path} is a latency table of an older mmofa (per '
+                         'MobileNetV3 block); measure it again with '
+                         'tools/analysis/build_latency_table.py')
+    expected = space_signature(model)
+    if table['measured_for'] != expected:
+        differ = sorted(
+            k for k in set(expected) | set(table['measured_for'])
+            if table['measured_for'].get(k) != expected.get(k))
+        raise ValueError(
+            f'{path} was measured for another supernet: {differ} differ '
+            f'(table: {[table["measured_for"].get(k) for k in differ]}; '
+            f'this model: {[expected.get(k) for k in differ]})')
     missing = [r for r in codec.resolutions if r not in table['resolutions']]
     if missing:
         raise ValueError(f'{path} has no latencies at resolutions {missing}; '
                          f'it has {table["resolutions"]}')
     rows = [table['resolutions'].index(r) for r in codec.resolutions]
-    return BlockCostTable(codec,
-                          np.asarray(table['fixed'])[rows],
-                          np.asarray(table['blocks'])[rows], 'latency')
+    return SlotCostTable(codec,
+                         np.asarray(table['fixed'])[rows],
+                         np.asarray(table['entries'])[rows], 'latency')

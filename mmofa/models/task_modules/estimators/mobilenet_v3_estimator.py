@@ -6,28 +6,9 @@ active blocks. Tables of MACs are built once per resolution.
 """
 from typing import Dict, Optional, Tuple
 
-from mmofa.models.architectures.static.bricks import se_mid_channels
 from mmofa.structures import (MobileNetV3SearchSpace, MobileNetV3Subnet,
-                              expanded_width)
-
-
-def conv_cost(out_size: int,
-              in_channels: int,
-              out_channels: int,
-              kernel_size: int,
-              groups: int = 1,
-              bias: bool = False,
-              bn: bool = False) -> Tuple[int, int]:
-    """MACs (per sample) and parameters of a square conv (+ BN)."""
-    weights = in_channels // groups * out_channels * kernel_size**2
-    params = weights + (out_channels if bias else 0) + (2 * out_channels
-                                                        if bn else 0)
-    return out_size * out_size * weights, params
-
-
-def _conv_output_size(size: int, stride: int) -> int:
-    """Output side of an odd-kernel conv with 'same' padding."""
-    return (size - 1) // stride + 1
+                              expanded_width, se_mid_channels)
+from .conv_cost import conv_cost, conv_output_size
 
 
 class MobileNetV3ResourceEstimator:
@@ -90,7 +71,7 @@ class MobileNetV3ResourceEstimator:
         (``'macs'`` or ``'params'``) at ``resolution``."""
         index = 0 if kind == 'macs' else 1
         space = self.space
-        size = _conv_output_size(resolution, 2)
+        size = conv_output_size(resolution, 2)
         c0, c1 = space.first_channels, space.first_block_channels
         fixed = [
             conv_cost(size, 3, c0, 3, bn=True),
@@ -101,7 +82,7 @@ class MobileNetV3ResourceEstimator:
         for s in range(space.num_stages):
             for b in range(space.max_depths[s]):
                 stride = self.stage_strides[s] if b == 0 else 1
-                out_size = _conv_output_size(size, stride)
+                out_size = conv_output_size(size, stride)
                 for k in space.kernel_sizes[s]:
                     for e in space.expand_ratios[s]:
                         blocks[(s, b, k, e)] = self._block_cost(

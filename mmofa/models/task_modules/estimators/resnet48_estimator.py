@@ -1,10 +1,9 @@
 """Analytic MACs and parameters of ResNet-48 subnets."""
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
-from mmofa.models.architectures.static.resnet48 import (RESNET48_STAGE_STRIDES,
-                                                        has_downsample)
-from mmofa.structures import ResNet48SearchSpace, ResNet48Subnet
-from .mobilenet_v3_estimator import _conv_output_size, conv_cost
+from mmofa.structures import (RESNET48_STAGE_STRIDES, ResNet48SearchSpace,
+                              ResNet48Subnet, has_downsample)
+from .conv_cost import conv_cost, conv_output_size
 
 
 class ResNet48ResourceEstimator:
@@ -28,30 +27,64 @@ class ResNet48ResourceEstimator:
         self.num_classes = num_classes
         self.classifier_bias = classifier_bias
 
+    # The parts a subnet's cost adds up from (also the cost slots of
+    # ResNet48PopulationCodec).
+    def stem_cost(self, out_channels: int,
+                  resolution: int) -> Tuple[int, int]:
+        """``(macs, params)`` of the 7x7 stem conv (+ BN)."""
+        return conv_cost(
+            conv_output_size(resolution, 2), 3, out_channels, 7, bn=True)
+
+    def block_input_sizes(self, resolution: int) -> List[int]:
+        """The input side of every block of the supernet, in order."""
+        size = conv_output_size(conv_output_size(resolution, 2), 2)
+        sizes = []
+        for s, max_depth in enumerate(self.space.max_depths):
+            for b in range(max_depth):
+                sizes.append(size)
+                if b == 0:
+                    size = conv_output_size(size, RESNET48_STAGE_STRIDES[s])
+        return sizes
+
+    def block_cost(self, stage: int, position: int, in_channels: int,
+                   mid_channels: int, out_channels: int,
+                   size: int) -> Tuple[int, int]:
+        """``(macs, params)`` of a basic block (+ BN), with its downsample
+        conv where the shortcut needs one."""
+        stride = RESNET48_STAGE_STRIDES[stage] if position == 0 else 1
+        size = conv_output_size(size, stride)
+        parts = [
+            conv_cost(size, in_channels, mid_channels, 3, bn=True),
+            conv_cost(size, mid_channels, out_channels, 3, bn=True)
+        ]
+        if has_downsample(in_channels, out_channels, stride):
+            parts.append(
+                conv_cost(size, in_channels, out_channels, 1, bn=True))
+        return sum(p[0] for p in parts), sum(p[1] for p in parts)
+
+    def head_cost(self, in_channels: int) -> Tuple[int, int]:
+        """``(macs, params)`` of the classifier."""
+        return conv_cost(
+            1, in_channels, self.num_classes, 1, bias=self.classifier_bias)
+
     def costs(self, subnet: ResNet48Subnet,
               resolution: int) -> Tuple[int, int]:
         """``(macs, params)`` of ``subnet`` at ``resolution``."""
         space = self.space
-        size = _conv_output_size(resolution, 2)
         in_channels = space.width(0, subnet.out_ratio[0])
-        parts = [conv_cost(size, 3, in_channels, 7, bn=True)]
-        size = _conv_output_size(size, 2)  # max pooling
-        for s, stride in enumerate(RESNET48_STAGE_STRIDES):
+        parts = [self.stem_cost(in_channels, resolution)]
+        sizes = self.block_input_sizes(resolution)
+        start = 0
+        for s in range(space.num_stages):
             out_channels = space.width(s, subnet.out_ratio[s])
             for b in range(subnet.depth[s]):
-                block_stride = stride if b == 0 else 1
                 mid = space.width(s, subnet.mid_ratio[s][b])
-                size = _conv_output_size(size, block_stride)
-                parts.append(conv_cost(size, in_channels, mid, 3, bn=True))
-                parts.append(conv_cost(size, mid, out_channels, 3, bn=True))
-                if has_downsample(in_channels, out_channels, block_stride):
-                    parts.append(
-                        conv_cost(size, in_channels, out_channels, 1, bn=True))
+                parts.append(
+                    self.block_cost(s, b, in_channels, mid, out_channels,
+                                    sizes[start + b]))
                 in_channels = out_channels
-        parts.append(
-            conv_cost(
-                1, in_channels, self.num_classes, 1,
-                bias=self.classifier_bias))
+            start += space.max_depths[s]
+        parts.append(self.head_cost(in_channels))
         return sum(p[0] for p in parts), sum(p[1] for p in parts)
 
     def macs(self,

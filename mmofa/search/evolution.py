@@ -3,8 +3,9 @@
 The official ``EvolutionFinder`` mutates, crosses and prices one candidate
 at a time in Python (its FLOPs model alone costs ~0.65 ms per call); here
 every generation is a handful of numpy operations on a
-:class:`MobileNetV3Population` and one batched scoring call, with the same
-operators and the same schedule:
+:class:`~mmofa.structures.Population` of any family (its codec's operators)
+and one batched scoring call, with the same operators and the same
+schedule:
 
 * a random initial population of ``population_size`` candidates within the
   constraints;
@@ -16,14 +17,14 @@ operators and the same schedule:
   same parent), as the official rejection loop does.
 """
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from mmofa.structures import MobileNetV3Population, MobileNetV3PopulationCodec
+from mmofa.structures.population import Population, PopulationCodec
 
-Score = Callable[[MobileNetV3Population], np.ndarray]
-Constraint = Callable[[MobileNetV3Population], np.ndarray]
+Score = Callable[[Population], np.ndarray]
+Constraint = Callable[[Population], np.ndarray]
 
 
 class ConstraintError(RuntimeError):
@@ -35,7 +36,7 @@ class EvolutionState:
     """Everything needed to continue a search: population, scores, the
     generation reached, the best score after each generation and the
     random generator's state."""
-    population: MobileNetV3Population
+    population: Population
     scores: np.ndarray
     generation: int = 0
     best_history: List[float] = field(default_factory=list)
@@ -46,23 +47,19 @@ class EvolutionState:
         return int(np.argmax(self.scores))
 
     def to_dict(self) -> dict:
-        pop = self.population
         return dict(
-            kernel=pop.kernel.tolist(),
-            expand=pop.expand.tolist(),
-            depth=pop.depth.tolist(),
-            resolution=pop.resolution.tolist(),
+            **self.population.to_dict(),
             scores=self.scores.tolist(),
             generation=self.generation,
             best_history=list(self.best_history),
             rng_state=self.rng_state)
 
     @classmethod
-    def from_dict(cls, data: dict) -> 'EvolutionState':
-        population = MobileNetV3Population(
-            *(np.asarray(data[name], dtype=np.int64)
-              for name in ('kernel', 'expand', 'depth', 'resolution')))
-        return cls(population, np.asarray(data['scores'], dtype=np.float64),
+    def from_dict(cls, data: dict,
+                  gene_names: Sequence[str]) -> 'EvolutionState':
+        """What :meth:`to_dict` wrote, for a codec with ``gene_names``."""
+        return cls(Population.from_dict(data, gene_names),
+                   np.asarray(data['scores'], dtype=np.float64),
                    int(data['generation']), list(data['best_history']),
                    data.get('rng_state'))
 
@@ -71,7 +68,8 @@ class EvolutionSearch:
     """Evolutionary search under constraints (the official algorithm).
 
     Args:
-        codec (MobileNetV3PopulationCodec): The search space and sizes.
+        codec (PopulationCodec): The search space and sizes (any family's
+            codec).
         score (callable): ``population -> [N]`` scores, higher is better
             (predicted or measured accuracy).
         constraint (callable): ``population -> [N]`` booleans, True where
@@ -90,7 +88,7 @@ class EvolutionSearch:
     """
 
     def __init__(self,
-                 codec: MobileNetV3PopulationCodec,
+                 codec: PopulationCodec,
                  score: Score,
                  constraint: Constraint,
                  population_size: int = 100,
@@ -124,8 +122,8 @@ class EvolutionSearch:
 
     # ------------------------------------------------------------ drawing
     def _within_constraint(self, draw: Callable[[np.ndarray],
-                                                MobileNetV3Population],
-                           num: int, what: str) -> MobileNetV3Population:
+                                                Population],
+                           num: int, what: str) -> Population:
         """``num`` candidates, slot ``i`` drawn by ``draw(slots)`` again
         until it satisfies the constraint."""
         slots = np.arange(num)
@@ -133,8 +131,8 @@ class EvolutionSearch:
         for _ in range(self.max_draws):
             candidates = draw(slots)
             allowed = np.asarray(self.constraint(candidates), dtype=bool)
-            result = candidates if result is None else _scatter(
-                result, slots, candidates)
+            result = candidates if result is None else result.replaced(
+                slots, candidates)
             slots = slots[~allowed]
             if not len(slots):
                 return result
@@ -143,9 +141,9 @@ class EvolutionSearch:
             f'after {self.max_draws} draws; the constraints may be too '
             f'tight for this search space')
 
-    def initial_state(
-            self,
-            seeds: Optional[MobileNetV3Population] = None) -> EvolutionState:
+    def initial_state(self,
+                      seeds: Optional[Population] = None
+                      ) -> EvolutionState:
         """A random population within the constraints; the candidates of
         ``seeds`` that satisfy them (e.g. the best subnets of tighter
         constraints in a sweep) take its first places."""
@@ -156,7 +154,7 @@ class EvolutionSearch:
         if seeds is not None and len(seeds):
             seeds = seeds[np.asarray(self.constraint(seeds), dtype=bool)]
             seeds = seeds[np.arange(min(len(seeds), self.population_size))]
-            population = _scatter(population, np.arange(len(seeds)), seeds)
+            population = population.replaced(np.arange(len(seeds)), seeds)
         return EvolutionState(
             population,
             np.asarray(self.score(population), dtype=np.float64),
@@ -181,12 +179,12 @@ class EvolutionSearch:
             return self.codec.crossover(parents[first], parents[second], rng)
 
         crossovers = self._within_constraint(cross, num_cross, 'crossovers')
-        children = MobileNetV3Population.concatenate([mutants, crossovers])
+        children = Population.concatenate([mutants, crossovers])
         scores = np.concatenate([
             parent_scores,
             np.asarray(self.score(children), dtype=np.float64)
         ])
-        population = MobileNetV3Population.concatenate([parents, children])
+        population = Population.concatenate([parents, children])
         best = float(scores.max())
         return EvolutionState(population, scores, state.generation + 1,
                               state.best_history + [best],
@@ -210,15 +208,6 @@ class EvolutionSearch:
         return state
 
 
-def _scatter(base: MobileNetV3Population, slots: np.ndarray,
-             rows: MobileNetV3Population) -> MobileNetV3Population:
-    """``base`` with rows ``slots`` replaced by ``rows``."""
-    out = base[np.arange(len(base))]
-    for name in ('kernel', 'expand', 'depth', 'resolution'):
-        getattr(out, name)[slots] = getattr(rows, name)
-    return out
-
-
 def cost_constraint(tables: Dict[str, Callable],
                     limits: Dict[str, float]) -> Constraint:
     """A constraint from cost tables: ``table(population) <= limit`` for
@@ -228,7 +217,7 @@ def cost_constraint(tables: Dict[str, Callable],
         raise KeyError(f'constraints on {sorted(unknown)}: no such cost; '
                        f'allowed: {sorted(tables)}')
 
-    def allowed(population: MobileNetV3Population) -> np.ndarray:
+    def allowed(population: Population) -> np.ndarray:
         mask = np.ones(len(population), dtype=bool)
         for name, limit in limits.items():
             mask &= tables[name](population) <= limit

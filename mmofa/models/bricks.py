@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from mmofa.models.utils import build_activation
-from mmofa.utils import make_divisible
+from mmofa.structures import se_mid_channels
 
 
 class ConvBNAct(nn.Module):
@@ -37,15 +37,17 @@ class ConvBNAct(nn.Module):
 
     def active_state_dict(self, **conv_kwargs) -> dict:
         """Weights of the active sub-layer of an elastic conv and norm."""
-        state = _prefixed('conv.', self.conv.active_state_dict(**conv_kwargs))
+        state = prefixed('conv.', self.conv.active_state_dict(**conv_kwargs))
         if self.bn is not None:
             out_channels = state['conv.weight'].shape[0]
             state.update(
-                _prefixed('bn.', self.bn.active_state_dict(out_channels)))
+                prefixed('bn.', self.bn.active_state_dict(out_channels)))
         return state
 
 
-def _prefixed(prefix: str, state: dict) -> dict:
+def prefixed(prefix: str, state: dict) -> dict:
+    """``state`` with every key prefixed (a submodule's state in its
+    parent's)."""
     return {prefix + key: value for key, value in state.items()}
 
 
@@ -59,13 +61,6 @@ class GlobalAvgPool(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return global_avg_pool(x)
-
-
-def se_mid_channels(channels: int,
-                    reduction: int = 4,
-                    divisor: int = 8) -> int:
-    """Hidden width of a squeeze-excitation over ``channels`` channels."""
-    return make_divisible(channels // reduction, divisor)
 
 
 class SqueezeExcitation(nn.Module):

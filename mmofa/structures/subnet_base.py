@@ -1,0 +1,226 @@
+"""What every family's subnets share: errors, choices, staged spaces,
+per-stage and per-block checks, resolutions, subnet files and format
+dispatch. No family owns this module; every family's subnet module uses it.
+"""
+import json
+from numbers import Number
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+
+import yaml
+
+
+class SubnetError(ValueError):
+    """A subnet description that does not fit a supernet's search space."""
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, Number) and not isinstance(value, bool)
+
+
+class StagedSearchSpace:
+    """Stage and block counts of a search space with ``depths`` (the
+    candidate depths of each stage)."""
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.depths)
+
+    @property
+    def max_depths(self) -> Tuple[int, ...]:
+        return tuple(max(d) for d in self.depths)
+
+    @property
+    def num_blocks(self) -> int:
+        """Elastic blocks in the supernet (20 for the official MobileNetV3
+        space)."""
+        return sum(self.max_depths)
+
+
+def check_per_stage(subnet, names: Sequence[str], num_stages: int,
+                    source: str) -> None:
+    """Each named field of ``subnet`` is a list of ``num_stages`` entries."""
+    for name in names:
+        value = getattr(subnet, name)
+        if not isinstance(value, (list, tuple)):
+            raise SubnetError(f'{source}: {name} = {value!r} must be a '
+                              f'list with one entry per stage '
+                              f'({num_stages} stages)')
+        if len(value) != num_stages:
+            raise SubnetError(f'{source}: {name} has {len(value)} stages, the '
+                              f'supernet has {num_stages}: {list(value)!r}')
+
+
+def check_per_block(blocks,
+                    key: str,
+                    stage: int,
+                    depth: int,
+                    allowed: Sequence,
+                    source: str,
+                    label: str,
+                    integer: bool = False) -> tuple:
+    """The values of the active blocks of ``stage``, one per block, each
+    canonical in ``allowed``; ``key`` names the list (``'kernel_size[2]'``)."""
+    if not isinstance(blocks, (list, tuple)):
+        raise SubnetError(f'{source}: {key} = {blocks!r} must be a list of '
+                          f'{depth} values (one per active block)')
+    if len(blocks) != depth:
+        raise SubnetError(f'{source}: {key} has {len(blocks)} values but '
+                          f'depth[{stage}] is {depth}: {list(blocks)!r}')
+    return tuple(
+        choice(v, allowed, f'{key}[{b}]', source, label, integer)
+        for b, v in enumerate(blocks))
+
+
+def choice(value,
+           allowed: Sequence,
+           key: str,
+           source: str,
+           label: str,
+           integer: bool = False):
+    """``value`` as the equal candidate of ``allowed``, or a SubnetError."""
+    valid_type = is_int(value) if integer else is_number(value)
+    if not valid_type:
+        kind = 'an integer' if integer else 'a number'
+        raise SubnetError(f'{source}: {key} = {value!r} must be {kind}; '
+                          f'allowed {label}: {list(allowed)}')
+    for candidate in allowed:
+        if candidate == value:
+            return candidate
+    raise SubnetError(f'{source}: {key} = {value!r} is not allowed; '
+                      f'allowed {label}: {list(allowed)}')
+
+
+def arch_dict_list(arch: Mapping, key: str, length: int, source: str) -> list:
+    """``arch[key]`` as a list of ``length`` entries (a number broadcast)."""
+    value = arch[key]
+    if is_number(value):
+        value = [value] * length
+    if not isinstance(value, (list, tuple)):
+        raise SubnetError(f'{source}: {key} = {value!r} must be a list of '
+                          f'{length} numbers or one number')
+    if len(value) != length:
+        raise SubnetError(f'{source}: {key} has {len(value)} entries, the '
+                          f'supernet needs {length}: {list(value)!r}')
+    return list(value)
+
+
+def arch_dict_resolution(arch: Mapping, source: str):
+    """The resolution of an official arch dict (``r``, ``image_size`` or
+    ``resolution``, at most one), unchecked; None if it has none."""
+    keys = [k for k in ('r', 'image_size', 'resolution') if k in arch]
+    if len(keys) > 1:
+        raise SubnetError(f'{source}: give the resolution once, got {keys}')
+    if not keys:
+        return None
+    resolution = arch[keys[0]]
+    # The official NAS code stores it as a one-element list.
+    if isinstance(resolution, (list, tuple)) and len(resolution) == 1:
+        resolution = resolution[0]
+    return resolution
+
+
+def check_resolution(value, source: str, minimum: int = 1) -> int:
+    """``value`` if it is an integer size of at least ``minimum`` pixels."""
+    if not is_int(value) or value < 1:
+        raise SubnetError(f'{source}: resolution = {value!r} must be a '
+                          'positive integer (pixels)')
+    if value < minimum:
+        raise SubnetError(
+            f'{source}: resolution = {value} is below {minimum}, the '
+            f"network's total stride; allowed: integers >= {minimum}")
+    return value
+
+
+def optional_resolution(value, source: str, minimum: int = 1) -> Optional[int]:
+    return None if value is None else check_resolution(value, source, minimum)
+
+
+def check_keys(data: Mapping, allowed: set, required: set,
+               source: str) -> None:
+    if not isinstance(data, Mapping):
+        raise SubnetError(f'{source}: expected a mapping, got '
+                          f'{type(data).__name__}: {data!r}')
+    unknown = sorted(set(map(str, data)) - allowed)
+    if unknown:
+        raise SubnetError(f'{source}: unknown keys {unknown}; allowed: '
+                          f'{sorted(allowed)}')
+    missing = sorted(required - set(data))
+    if missing:
+        raise SubnetError(f'{source}: missing keys {missing}')
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f'key {key!r} appears twice (lines '
+                    f'{seen[key] + 1} and {key_node.start_mark.line + 1})',
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+def _unique_json_keys(pairs):
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ValueError(f'keys {repeated} appear twice')
+    return dict(pairs)
+
+
+def read_subnet_file(path: Union[str, Path]) -> Any:
+    """The mapping stored in a subnet YAML or JSON file.
+
+    A key given twice is an error (YAML and JSON parsers would silently keep
+    the last one).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SubnetError(f'subnet file {str(path)!r} does not exist')
+    text = path.read_text(encoding='utf-8')
+    try:
+        if path.suffix == '.json':
+            return json.loads(text, object_pairs_hook=_unique_json_keys)
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except (yaml.YAMLError, ValueError) as error:
+        raise SubnetError(
+            f'{path}: not valid {"JSON" if path.suffix == ".json" else "YAML"}'
+            f': {error}') from None
+
+
+def write_subnet_file(data: Mapping, path: Union[str, Path]) -> Path:
+    """Write a subnet mapping as YAML (inner lists on one line)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        yaml.safe_dump(dict(data), default_flow_style=None, sort_keys=False),
+        encoding='utf-8')
+    return path
+
+
+def load_subnet_data(subnet: Any, source: Optional[str]) -> Tuple[Any, str]:
+    """``subnet`` as data and where it came from: a path (``str`` or
+    ``Path``) is read as a subnet file, anything else is the data itself."""
+    if isinstance(subnet, (str, Path)):
+        return read_subnet_file(subnet), source or str(subnet)
+    return subnet, source or 'subnet'
+
+
+def dump_in_format(subnet, space, fmt: str, formats: Dict[str, str],
+                   family: str) -> Any:
+    """``subnet`` in format ``fmt`` by the method ``formats[fmt]`` of the
+    subnet (``to_mmofa``, ...), called with ``space``."""
+    if fmt not in formats:
+        raise ValueError(f'unknown subnet format {fmt!r}; allowed: '
+                         f'{list(formats)} (subnets of {family})')
+    return getattr(subnet, formats[fmt])(space)
