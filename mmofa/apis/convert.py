@@ -11,17 +11,19 @@ from typing import Callable, Dict, Mapping, Optional, Tuple, Union
 
 import torch
 
+from mmofa.engine.subnet_export import write_static_subnet
 from mmofa.structures import (SubnetError, parse_mobilenet_v3_subnet,
                               read_subnet_file, write_subnet_file)
 from mmofa.utils.checkpoint import (CheckpointError, load_checkpoint_file,
                                     save_checkpoint_file, state_dict_mismatch,
                                     state_dict_of)
+from mmofa.utils.config import ConfigLike
 from mmofa.utils.make_divisible import make_divisible
 from mmofa.utils.official_checkpoint import (convert_official_mbv3,
                                              convert_official_resnet,
                                              official_block_convs)
 from mmofa.version import __version__
-from .inference import ConfigLike, init_model, write_static_subnet
+from .inference import init_model
 
 PathLike = Union[str, Path]
 RELEASED_WIDTHS = (1.0, 1.2)

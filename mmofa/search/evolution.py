@@ -58,10 +58,11 @@ class EvolutionState:
     def from_dict(cls, data: dict,
                   gene_names: Sequence[str]) -> 'EvolutionState':
         """What :meth:`to_dict` wrote, for a codec with ``gene_names``."""
-        return cls(Population.from_dict(data, gene_names),
-                   np.asarray(data['scores'], dtype=np.float64),
-                   int(data['generation']), list(data['best_history']),
-                   data.get('rng_state'))
+        return cls(
+            Population.from_dict(data, gene_names),
+            np.asarray(data['scores'], dtype=np.float64),
+            int(data['generation']), list(data['best_history']),
+            data.get('rng_state'))
 
 
 class EvolutionSearch:
@@ -121,8 +122,7 @@ class EvolutionSearch:
         self.max_draws = max_draws
 
     # ------------------------------------------------------------ drawing
-    def _within_constraint(self, draw: Callable[[np.ndarray],
-                                                Population],
+    def _within_constraint(self, draw: Callable[[np.ndarray], Population],
                            num: int, what: str) -> Population:
         """``num`` candidates, slot ``i`` drawn by ``draw(slots)`` again
         until it satisfies the constraint."""
@@ -142,8 +142,7 @@ class EvolutionSearch:
             f'tight for this search space')
 
     def initial_state(self,
-                      seeds: Optional[Population] = None
-                      ) -> EvolutionState:
+                      seeds: Optional[Population] = None) -> EvolutionState:
         """A random population within the constraints; the candidates of
         ``seeds`` that satisfy them (e.g. the best subnets of tighter
         constraints in a sweep) take its first places."""

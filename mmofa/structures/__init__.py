@@ -1,10 +1,10 @@
 from .mobilenet_v3_population import (MobileNetV3Population,
                                       MobileNetV3PopulationCodec)
-from .population import Population, PopulationCodec
 from .mobilenet_v3_subnet import (SUBNET_FORMATS, MobileNetV3SearchSpace,
                                   MobileNetV3Subnet, detect_format,
                                   dump_mobilenet_v3_subnet, expanded_width,
                                   parse_mobilenet_v3_subnet, se_mid_channels)
+from .population import Population, PopulationCodec
 from .resnet_subnet import (RESNET_SUBNET_FORMATS, ResNetSearchSpace,
                             ResNetSubnet, bottleneck_width, dump_resnet_subnet,
                             parse_resnet_subnet)

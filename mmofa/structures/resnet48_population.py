@@ -60,7 +60,7 @@ class ResNet48PopulationCodec(PopulationCodec):
         # stage's output.
         first = self.block_position == 0
         self.block_in_stage = np.where(first & (self.block_stage > 0),
-                                  self.block_stage - 1, self.block_stage)
+                                       self.block_stage - 1, self.block_stage)
         self.slot_sizes = (num_r, ) + (num_r**3, ) * self.num_blocks + (
             num_r, )
 
@@ -77,8 +77,8 @@ class ResNet48PopulationCodec(PopulationCodec):
         rows = np.arange(n)
         features[rows, population.resolution] = 1
         for s in range(population.out.shape[1]):
-            features[rows, self._out_offset + s * num_r +
-                     population.out[:, s]] = 1
+            features[rows,
+                     self._out_offset + s * num_r + population.out[:, s]] = 1
         row, block = np.nonzero(self.active(population))
         features[row, self._mid_offset + block * num_r +
                  population.mid[row, block]] = 1
@@ -96,15 +96,15 @@ class ResNet48PopulationCodec(PopulationCodec):
                 tuple(ratios[population.mid[i, starts[s] + b]]
                       for b in range(depth[s])) for s in range(len(depth)))
             subnets.append(
-                ResNet48Subnet(
-                    depth, tuple(ratios[o] for o in population.out[i]), mids,
-                    self.resolutions[population.resolution[i]]))
+                ResNet48Subnet(depth,
+                               tuple(ratios[o] for o in population.out[i]),
+                               mids,
+                               self.resolutions[population.resolution[i]]))
         return subnets
 
     def from_subnets(self,
                      subnets: Sequence[ResNet48Subnet],
-                     default_resolution: Optional[int] = None
-                     ) -> Population:
+                     default_resolution: Optional[int] = None) -> Population:
         """Index arrays of checked subnets; skipped blocks get index 0."""
         space, n = self.space, len(subnets)
         ratios = space.channel_ratios

@@ -118,8 +118,7 @@ class ResNetPopulationCodec(PopulationCodec):
 
     def from_subnets(self,
                      subnets: Sequence[ResNetSubnet],
-                     default_resolution: Optional[int] = None
-                     ) -> Population:
+                     default_resolution: Optional[int] = None) -> Population:
         """Index arrays of checked subnets; skipped blocks get index 0."""
         space, n = self.space, len(subnets)
         genes = {
@@ -161,9 +160,9 @@ class ResNetPopulationCodec(PopulationCodec):
         space, widths = self.space, self.space.width_mults
         part = 0 if kind == 'macs' else 1
         stem = [
-            sum(c[part] for c in estimator.stem_costs(
-                w0, w1, bool(residual), resolution)) for w0 in widths
-            for w1 in widths for residual in (0, 1)
+            sum(c[part] for c in estimator.stem_costs(w0, w1, bool(
+                residual), resolution)) for w0 in widths for w1 in widths
+            for residual in (0, 1)
         ]
         sizes = estimator.block_input_sizes(resolution)
         slots = [stem]
@@ -184,7 +183,8 @@ class ResNetPopulationCodec(PopulationCodec):
                                 s, position, channels, out, ratio, sizes[b])))
             slots.append(costs)
         slots.append([
-            estimator.head_cost(space.stage_out_channels(
-                space.num_stages - 1, w))[part] for w in widths
+            estimator.head_cost(
+                space.stage_out_channels(space.num_stages - 1, w))[part]
+            for w in widths
         ])
         return 0.0, slots

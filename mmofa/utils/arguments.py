@@ -57,3 +57,38 @@ def unknown_arguments_message(owner: str, unknown, allowed) -> str:
         parts.append(f'{key!r}{hint}')
     return (f'{owner} got unknown argument(s) {", ".join(parts)}; allowed: '
             f'{", ".join(sorted(allowed))}')
+
+
+def check_keys(mapping,
+               allowed,
+               where: str,
+               required=(),
+               error: type = KeyError) -> None:
+    """Refuse a mapping with keys outside ``allowed`` or without a key of
+    ``required``: ``error`` names ``where``, the unknown (each with its
+    closest allowed key) and missing keys, and what is allowed.
+
+    Args:
+        mapping: A config mapping (e.g. ``calibrate_bn``, a stage).
+        allowed: Every key it may have (``required`` included or not).
+        where (str): What the mapping is, for the message.
+        required: Keys it must have.
+        error (type): The exception class. Defaults to ``KeyError``.
+    """
+    allowed = set(allowed) | set(required)
+    unknown = [str(k) for k in mapping if k not in allowed]
+    missing = [k for k in required if k not in mapping]
+    if not unknown and not missing:
+        return
+    parts = []
+    if unknown:
+        named = []
+        for key in sorted(unknown):
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            named.append(f'{key!r}' +
+                         (f' (did you mean {close[0]!r}?)' if close else ''))
+        parts.append(f'unknown keys {", ".join(named)}')
+    if missing:
+        parts.append(f'missing {sorted(missing)}')
+    raise error(f'{where}: {"; ".join(parts)}; allowed: {sorted(allowed)}' +
+                (f' (required: {sorted(required)})' if required else ''))

@@ -91,7 +91,7 @@ def test_staged_cosine_lr_follows_the_official_formula():
     ([dict(name='a', begin=1)], {}, 'must start at 0'),
     ([dict(name='a'), dict(name='b', begin=0)], {}, 'increase'),
     ([dict(name='a'), dict(name='a', begin=2)], {}, 'unique'),
-    ([dict(name='a', lr=1)], {}, r"unknown keys \['lr'\]"),
+    ([dict(name='a', lr=1)], {}, r"unknown keys 'lr'"),
     ([dict(name='a'), dict(name='b', begin=2)
       ], dict(teacher_stage='b'), 'before the last'),
 ])

@@ -91,7 +91,8 @@ def test_resumed_search_equals_an_uninterrupted_one(space):
     whole = search().run(12)
     half = search().run(5)
     saved = json.loads(json.dumps(half.to_dict()))  # through a file
-    resumed = search().run(12, EvolutionState.from_dict(saved, codec.gene_names))
+    resumed = search().run(12,
+                           EvolutionState.from_dict(saved, codec.gene_names))
     assert resumed.generation == whole.generation == 12
     assert np.array_equal(resumed.scores, whole.scores)
     for name in ('kernel', 'expand', 'depth', 'resolution'):

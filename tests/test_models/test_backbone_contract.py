@@ -49,8 +49,10 @@ def test_every_registered_elastic_backbone_is_covered():
         for name, cls in MODELS.module_dict.items()
         if inspect.isclass(cls) and issubclass(cls, ElasticBackbone)
     }
-    covered = {cfg['architecture']['backbone']['type'].split('.')[-1]
-               for cfg in FAMILIES.values()}
+    covered = {
+        cfg['architecture']['backbone']['type'].split('.')[-1]
+        for cfg in FAMILIES.values()
+    }
     assert registered == covered
 
 
@@ -135,8 +137,9 @@ def test_codec_round_trips_and_prices_as_the_estimator(family):
     population = codec.random(64, np.random.default_rng(0))
     population = population.replaced(
         np.arange(2),
-        codec.from_subnets([model.sample_subnet('max'),
-                            model.sample_subnet('min')], 32))
+        codec.from_subnets(
+            [model.sample_subnet('max'),
+             model.sample_subnet('min')], 32))
     subnets = codec.to_subnets(population)
     again = codec.from_subnets(subnets)
     assert codec.to_subnets(again) == subnets
@@ -168,8 +171,7 @@ def count_parameters(module, inputs):
 
 def test_latency_table_adds_up_to_the_exported_network(family, tmp_path):
     name, model, codec = family
-    table = build_latency_table(
-        model, RESOLUTIONS, measure=count_parameters)
+    table = build_latency_table(model, RESOLUTIONS, measure=count_parameters)
     path = save_latency_table(table, tmp_path / 'table.json')
     latency = load_latency_table(path, model, codec)
     population = codec.random(8, np.random.default_rng(2))
@@ -223,7 +225,7 @@ def test_search_finds_a_known_optimum_under_a_flops_limit(family):
     # Resumed from a saved state (JSON, as the loop saves it) after 20
     # generations: the same population and scores.
     saved = json.loads(json.dumps(search().run(20).to_dict()))
-    resumed = search().run(
-        200, EvolutionState.from_dict(saved, codec.gene_names))
+    resumed = search().run(200,
+                           EvolutionState.from_dict(saved, codec.gene_names))
     assert resumed.population == state.population
     assert np.array_equal(resumed.scores, state.scores)

@@ -45,11 +45,12 @@ def test_table_of_another_space_or_size_is_refused(tmp_path):
         load_latency_table(
             path, model, MobileNetV3PopulationCodec(model.search_space, [40]))
     other = init_model(W10_CONFIG)
-    with pytest.raises(ValueError, match=r"another supernet: \['num_classes'"
-                       r", 'space'\] differ"):
+    with pytest.raises(
+            ValueError,
+            match=r"another supernet: \['num_classes'"
+            r", 'space'\] differ"):
         load_latency_table(
-            path, other,
-            MobileNetV3PopulationCodec(other.search_space, [32]))
+            path, other, MobileNetV3PopulationCodec(other.search_space, [32]))
     (tmp_path / 'bad.json').write_text(json.dumps({'fixed': []}))
     with pytest.raises(ValueError, match='not an mmofa latency lookup table'):
         load_latency_table(

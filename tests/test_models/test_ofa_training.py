@@ -138,7 +138,7 @@ def test_bad_training_settings():
             match=r'resolution = 16 is below 32, the '
             "network's total stride"):
         build(resolutions=[16, 32])
-    with pytest.raises(KeyError, match='unknown distillation keys'):
+    with pytest.raises(KeyError, match='distillation: unknown keys'):
         build(distillation=dict(teacher='inplace', ratio=1))
 
 

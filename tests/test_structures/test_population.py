@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 import torch
-from helpers import W10_CONFIG, tiny_supernet_cfg
+from helpers import RESNET50_CONFIG, W10_CONFIG, tiny_supernet_cfg
 
 from mmofa.apis import init_model
-from mmofa.models.task_modules import (SlotCostTable, MLPAccuracyPredictor,
+from mmofa.models.task_modules import (MLPAccuracyPredictor, SlotCostTable,
                                        count_macs_params, load_predictor)
 from mmofa.structures import MobileNetV3PopulationCodec, SubnetError
 
@@ -138,3 +138,24 @@ def test_tiny_space_costs_and_sizes():
     for i, subnet in enumerate(codec.to_subnets(population)):
         assert table(population[i])[0] == pytest.approx(
             model.estimate_resources(subnet)['macs'] / 1e6)
+
+
+def test_resnet50_encoding_is_the_official_one():
+    """The OFA ResNet50 codec's features equal the official
+    ``ResNetArchEncoder.arch2feature`` bit for bit, and its
+    ``feature2arch`` reads our features back (stem, depths, widths)."""
+    from ofa.nas.accuracy_predictor import ResNetArchEncoder
+    model = init_model(RESNET50_CONFIG)
+    sizes = [160, 176, 192, 208, 224]
+    codec = model.backbone.population_codec(sizes)
+    official = ResNetArchEncoder(image_size_list=sizes)
+    assert codec.encoding_size == official.n_dim == 5 + 2 + 18 + 54
+    population = codec.random(100, np.random.default_rng(0))
+    features = codec.encode(population)
+    for row, subnet in zip(features, codec.to_subnets(population)):
+        arch = model.dump_subnet(subnet, 'arch_dict')
+        assert np.array_equal(row, official.arch2feature(arch))
+        back = official.feature2arch(row)
+        assert back['d'][0] == subnet.depth[0]
+        assert back['w'] == arch['w'] and back['image_size'] == arch[
+            'image_size']

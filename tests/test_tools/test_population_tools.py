@@ -275,7 +275,9 @@ def test_bad_shard_and_population_settings():
         parse_shard('2/2')
     with pytest.raises(ValueError, match=r'expected "i/n"'):
         parse_shard('first')
-    with pytest.raises(KeyError, match=r"unknown keys \['tolerence'\]"):
+    with pytest.raises(
+            KeyError,
+            match=r"unknown keys 'tolerence' \(did you mean 'tolerance'\?\)"):
         check_population(dict(type='flops_buckets', targets=[1], tolerence=1))
     with pytest.raises(ValueError, match="num = 0 must be a positive"):
         check_population(dict(type='random', num=0))

@@ -98,8 +98,8 @@ def test_predictor_then_predictor_scored_search(setup):
     work = root / 'predictor'
     result = run_tool(
         'tools/search.py', PREDICTOR, checkpoint, '--work-dir', work, env=env)
-    assert 'accuracy data set: 12/12 subnets measured' in (result.stdout +
-                                                           result.stderr)
+    assert 'accuracy data set: subnets measured 12/12 (100 %)' in (
+        result.stdout + result.stderr)
     dataset = json.loads((work / 'predictor/dataset.json').read_text())
     assert len(dataset['samples']) == 12
     assert len({json.dumps(s['subnet']) for s in dataset['samples']}) == 12

@@ -11,6 +11,7 @@ from mmengine.model import is_model_wrapper
 
 from mmofa.models.mutators.ofa_mutator import check_granularity
 from mmofa.registry import HOOKS
+from mmofa.utils.arguments import check_keys
 from mmofa.utils.checkpoint import save_checkpoint_file
 from .random_state_hook import get_random_state, set_random_state
 
@@ -57,12 +58,8 @@ class ProgressiveShrinkingHook(Hook):
             raise ValueError('stages must not be empty')
         checked, begins = [], []
         for index, stage in enumerate(stages):
-            unknown = set(stage) - STAGE_KEYS
-            if unknown or 'name' not in stage:
-                raise KeyError(
-                    f'stage {index} ({stage.get("name")!r}): unknown keys '
-                    f'{sorted(unknown)} or no name; allowed: '
-                    f'{sorted(STAGE_KEYS)}')
+            check_keys(stage, STAGE_KEYS,
+                       f'stage {index} ({stage.get("name")!r})', ('name', ))
             stage = dict(
                 dict(
                     begin=0,

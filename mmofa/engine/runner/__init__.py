@@ -1,6 +1,6 @@
-from .accuracy_predictor_loop import AccuracyPredictorLoop
 from mmofa.search import (ConstraintError, EvolutionSearch, EvolutionState,
                           cost_constraint)
+from .accuracy_predictor_loop import AccuracyPredictorLoop
 from .evolution_search_loop import EvolutionSearchLoop
 from .subnet_loops import SubnetTestLoop, SubnetValLoop
 from .subnet_population_loop import SubnetPopulationLoop

@@ -1,25 +1,32 @@
 """Build an accuracy data set of subnets and train the accuracy predictor."""
-import time
+import json
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
+import torch
 from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 
 from mmofa.engine.hooks.random_state_hook import (get_random_state,
                                                   set_random_state)
+from mmofa.engine.progress import ProgressLog
 from mmofa.models.task_modules import MLPAccuracyPredictor
 from mmofa.registry import LOOPS
 from mmofa.structures import PopulationCodec
 from mmofa.utils.checkpoint import save_checkpoint_file
+from .population_results import kendall_tau
 from .subnet_loops import SubnetScoringLoop
 
 
 @LOOPS.register_module()
 class AccuracyPredictorLoop(SubnetScoringLoop):
     """Measure ``num_samples`` random (subnet, resolution) pairs of a
-    supernet, then fit an :class:`MLPAccuracyPredictor` to them.
+    supernet (of any family), then fit an :class:`MLPAccuracyPredictor` to
+    them, or fit it to a population measured before (``dataset``: the
+    results of ``tools/analysis/eval_population.py``, e.g. the CVPR 2022
+    track's subnets). The held-out share is reported as RMSE and as
+    Kendall's tau between predicted and measured accuracy.
 
     Each sample is measured as in the search: BN recalibrated at its
     resolution, then evaluated on the test dataloader. Samples are drawn
@@ -44,6 +51,10 @@ class AccuracyPredictorLoop(SubnetScoringLoop):
         calibrate_bn, calibration_dataloader, fp16: As
             :class:`SubnetValLoop`.
         save_interval (int): Samples between saves. Defaults to 10.
+        dataset (str, optional): A population's ``results.json`` (written
+            by ``tools/analysis/eval_population.py`` /
+            ``merge_population.py``) to fit instead of measuring samples;
+            its subnets' resolutions must be among ``resolutions``.
     """
     stage = 'test'
 
@@ -61,10 +72,12 @@ class AccuracyPredictorLoop(SubnetScoringLoop):
                  calibrate_bn: Optional[dict] = dict(),
                  calibration_dataloader: Optional[dict] = None,
                  save_interval: int = 10,
-                 fp16: bool = False):
+                 fp16: bool = False,
+                 dataset: Optional[str] = None):
         super().__init__(runner, dataloader, evaluator, resolutions, score_key,
                          calibrate_bn, calibration_dataloader, save_interval,
                          fp16)
+        self.dataset = dataset
         self.num_samples = int(num_samples)
         self.seed = seed
         self.hidden_size = hidden_size
@@ -94,12 +107,49 @@ class AccuracyPredictorLoop(SubnetScoringLoop):
         self.runner.call_hook('before_test')
         self.runner.call_hook('before_test_epoch')
         self.runner.model.eval()
-        model = self.model
         codec = self.build_codec()
+        directory = Path(self.runner.work_dir) / 'predictor'
+        if self.dataset is not None:
+            population, scores = self.read_dataset(codec)
+        else:
+            population, scores = self.measure(codec, directory)
+        metrics = self.fit(codec, population, scores, directory)
+        self.runner.call_hook('after_test_epoch', metrics=metrics)
+        self.runner.call_hook('after_test')
+        return metrics
+
+    def read_dataset(self, codec: PopulationCodec):
+        """The subnets and scores of a population's ``results.json``."""
+        path = Path(self.dataset)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f'test_cfg.dataset {str(path)!r} does not exist (the '
+                'results.json of tools/analysis/eval_population.py)')
+        data = json.loads(path.read_text())
+        if 'subnets' not in data or 'settings' not in data:
+            raise ValueError(f'{path} is not a population results.json '
+                             '(settings, summary, subnets)')
+        backbone = self.model.backbone
+        subnets, scores = [], []
+        for i, record in enumerate(data['subnets']):
+            subnet = backbone.parse_subnet(record['arch'],
+                                           f'{path}: subnet {i}')
+            subnets.append(subnet.with_resolution(record['resolution']))
+            scores.append(float(record['score']))
+        print_log(
+            f'accuracy predictor: {len(subnets)} measured subnets from '
+            f'{path}',
+            logger='current')
+        return codec.from_subnets(subnets), scores
+
+    def measure(self, codec: PopulationCodec, directory: Path):
+        """``num_samples`` random pairs, measured (resumable)."""
+        model = self.model
         population = self.samples(codec)
         subnets = codec.to_subnets(population)
-        archs = [model.dump_subnet(subnet, 'arch_dict') for subnet in subnets]
-        directory = Path(self.runner.work_dir) / 'predictor'
+        fmt = 'arch_dict' if 'arch_dict' in model.backbone.subnet_formats \
+            else model.backbone.subnet_formats[0]
+        archs = [model.dump_subnet(subnet, fmt) for subnet in subnets]
         dataset_file = directory / 'dataset.json'
         settings = dict(
             num_samples=self.num_samples,
@@ -109,7 +159,11 @@ class AccuracyPredictorLoop(SubnetScoringLoop):
         scores = self._load(dataset_file, settings)
         saved = self._snapshot(model)
         random_state = get_random_state()
-        start, todo = time.perf_counter(), len(subnets) - len(scores)
+        progress = ProgressLog(
+            len(subnets),
+            'accuracy data set: subnets measured',
+            interval=10.0,
+            done=len(scores))
         try:
             for i, subnet in enumerate(subnets):
                 if i < len(scores):
@@ -118,22 +172,26 @@ class AccuracyPredictorLoop(SubnetScoringLoop):
                 done = len(scores)
                 if done % self.save_interval == 0 or done == len(subnets):
                     self._save(dataset_file, settings, archs, scores)
-                    elapsed = time.perf_counter() - start
-                    left = elapsed / (done - (len(subnets) - todo)) * (
-                        len(subnets) - done)
-                    print_log(
-                        f'accuracy data set: {done}/{len(subnets)} subnets '
-                        f'measured, last {scores[-1]:.2f}, about '
-                        f'{left:.0f} s left',
-                        logger='current')
+                progress.update(f'last {scores[-1]:.2f}')
         finally:
             self._restore(model, saved)
             set_random_state(random_state)
+        return population, scores
+
+    def fit(self, codec: PopulationCodec, population, scores: list,
+            directory: Path) -> dict:
+        """Fit, save and report the predictor (RMSE and Kendall's tau on
+        the held-out share)."""
+        features = codec.encode(population)
+        accuracies = np.asarray(scores) / 100
         predictor = MLPAccuracyPredictor(codec.encoding_size, self.hidden_size,
                                          self.num_layers)
-        before, after = predictor.fit(
-            codec.encode(population),
-            np.asarray(scores) / 100, **self.train_cfg)
+        before, after = predictor.fit(features, accuracies, **self.train_cfg)
+        held_out, _ = predictor.split(
+            len(features), self.train_cfg.get('val_fraction', 0.2),
+            torch.Generator().manual_seed(self.train_cfg.get('seed', 0)))
+        tau = kendall_tau(
+            predictor.predict(features[held_out]), accuracies[held_out])
         if is_main_process():
             save_checkpoint_file(
                 dict(
@@ -141,19 +199,19 @@ class AccuracyPredictorLoop(SubnetScoringLoop):
                     meta=dict(
                         resolutions=list(self.resolutions),
                         num_samples=len(scores),
-                        val_rmse=after)), directory / 'predictor.pth')
+                        val_rmse=after,
+                        val_kendall_tau=tau)), directory / 'predictor.pth')
         print_log(
             f'accuracy predictor: validation RMSE {before:.3f} % (mean '
-            f'accuracy) -> {after:.3f} % (trained); saved to '
+            f'accuracy) -> {after:.3f} % (trained), Kendall tau {tau:.4f} '
+            f'on {len(held_out)} held-out subnets; saved to '
             f'{directory / "predictor.pth"}',
             logger='current')
-        metrics = {
+        return {
             'predictor/val_rmse': after,
-            'predictor/baseline_rmse': before
+            'predictor/baseline_rmse': before,
+            'predictor/val_kendall_tau': tau
         }
-        self.runner.call_hook('after_test_epoch', metrics=metrics)
-        self.runner.call_hook('after_test')
-        return metrics
 
     def _save(self, path: Path, settings: dict, archs: list,
               scores: list) -> None:

@@ -9,16 +9,17 @@ import numpy as np
 from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 
-from mmofa.apis.inference import save_subnet
 from mmofa.engine.hooks.random_state_hook import (get_random_state,
                                                   set_random_state)
 from mmofa.engine.progress import ProgressLog
+from mmofa.engine.subnet_export import save_subnet
 from mmofa.models.task_modules import (COST_UNITS, SlotCostTable,
                                        load_latency_table, load_predictor)
 from mmofa.models.utils import recalibrate_bn
 from mmofa.registry import LOOPS
 from mmofa.search import EvolutionSearch, EvolutionState, cost_constraint
 from mmofa.structures import Population, write_subnet_file
+from mmofa.utils.arguments import check_keys
 from .subnet_loops import SubnetScoringLoop
 
 CSV_FIELDS = ('constraint', 'score', 'flops', 'params', 'latency',
@@ -138,10 +139,8 @@ class EvolutionSearchLoop(SubnetScoringLoop):
         if self.log_interval is None:
             self.log_interval = 1 if self.predictor_cfg is None else 50
         if self.predictor_cfg is not None:
-            unknown = set(self.predictor_cfg) - {'checkpoint'}
-            if unknown or 'checkpoint' not in self.predictor_cfg:
-                raise KeyError(f'predictor = {self.predictor_cfg!r}: expected '
-                               'dict(checkpoint=PATH)')
+            check_keys(self.predictor_cfg, (), 'test_cfg.predictor',
+                       ('checkpoint', ))
             device = next(model.parameters()).device
             self.predictor = load_predictor(self.predictor_cfg['checkpoint'],
                                             self.codec.encoding_size, device)
@@ -223,8 +222,7 @@ class EvolutionSearchLoop(SubnetScoringLoop):
         if state is None:
             seeds = None
             if finished:
-                seeds = Population.concatenate(
-                    [r['best'] for r in finished])
+                seeds = Population.concatenate([r['best'] for r in finished])
             state = evolution.initial_state(seeds)
         else:
             print_log(

@@ -26,6 +26,7 @@ from mmofa.models.task_modules import count_macs_params
 from mmofa.models.utils import recalibrate_bn, resize_batch
 from mmofa.registry import LOOPS
 from mmofa.structures import PopulationCodec, check_resolution
+from mmofa.utils.arguments import check_keys
 from mmofa.utils.checkpoint import atomic_write
 
 DIM_SHORT_NAMES = OrderedDict(
@@ -72,13 +73,9 @@ class SubnetEvalMixin:
             raise ValueError('resolutions must not be empty')
         self.calibrate_bn = None
         if calibrate_bn is not None:
-            unknown = set(calibrate_bn) - {
-                'num_images', 'batch_size', 'seed', 'num_workers'
-            }
-            if unknown:
-                raise KeyError(f'calibrate_bn: unknown keys {sorted(unknown)}'
-                               '; allowed: num_images, batch_size, seed, '
-                               'num_workers')
+            check_keys(calibrate_bn,
+                       ('num_images', 'batch_size', 'seed', 'num_workers'),
+                       'calibrate_bn')
             self.calibrate_bn = dict(
                 dict(num_images=2000, batch_size=200, seed=0), **calibrate_bn)
         self._calibration_cfg = calibration_dataloader

@@ -16,6 +16,8 @@ from mmofa.engine.hooks.random_state_hook import (get_random_state,
 from mmofa.engine.progress import ProgressLog
 from mmofa.registry import LOOPS
 from mmofa.structures import read_subnet_file
+from mmofa.structures.subnet_base import is_number
+from mmofa.utils.arguments import check_keys
 from .population_results import (combine_records, merge_shards, parse_shard,
                                  shard_indices, shard_path, write_population)
 from .subnet_loops import SubnetScoringLoop
@@ -99,7 +101,6 @@ class SubnetPopulationLoop(SubnetScoringLoop):
         self.population = check_population(population)
         self.shard = None if shard is None else parse_shard(
             shard, 'test_cfg.shard')
-        self._arch_format = None
         self.merge_timeout = merge_timeout
 
     # --------------------------------------------------------- population
@@ -185,7 +186,7 @@ class SubnetPopulationLoop(SubnetScoringLoop):
             if isinstance(item, dict) and 'arch' in item:
                 extra['arch'] = item['arch']
                 reference = item.get(spec['reference_key'])
-                if _is_number(reference):
+                if is_number(reference):
                     extra['reference'] = float(reference)
                 item = item['arch']
             source = f'population file {path}, entry {name!r}'
@@ -341,13 +342,7 @@ class SubnetPopulationLoop(SubnetScoringLoop):
         (``dump_subnet(fmt='arch_code')``), else as an mmofa mapping with
         its resolution."""
         model = self.model
-        if self._arch_format is None:
-            try:
-                model.dump_subnet(subnet, 'arch_code')
-                self._arch_format = 'arch_code'
-            except ValueError:
-                self._arch_format = 'mmofa'
-        if self._arch_format == 'arch_code':
+        if 'arch_code' in model.backbone.subnet_formats:
             return model.dump_subnet(subnet, 'arch_code')
         return model.dump_subnet(subnet.with_resolution(resolution), 'mmofa')
 
@@ -414,14 +409,7 @@ def check_population(population: dict) -> dict:
     spec = dict(population)
     kind = spec.pop('type')
     required, optional = POPULATION_KEYS[kind]
-    unknown = set(spec) - set(required) - set(optional)
-    missing = set(required) - set(spec)
-    if unknown or missing:
-        raise KeyError(
-            f'population type {kind!r}: ' +
-            (f'unknown keys {sorted(unknown)}; ' if unknown else '') +
-            (f'missing {sorted(missing)}; ' if missing else '') +
-            f'required: {list(required)}, optional: {list(optional)}')
+    check_keys(spec, optional, f'population type {kind!r}', required)
     spec = dict(POPULATION_DEFAULTS[kind], **spec, type=kind)
     counts = dict(
         random=('num', ), flops_buckets=('num_per_target', 'max_draws'))
@@ -446,7 +434,3 @@ def _scalar(value):
         return float(value)
     except (TypeError, ValueError):
         return str(value)
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -6,6 +6,7 @@ from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
 from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
 
 from mmofa.registry import PARAM_SCHEDULERS
+from mmofa.utils.arguments import check_keys
 
 
 @PARAM_SCHEDULERS.register_module()
@@ -102,10 +103,8 @@ class StagedCosineLR(LRSchedulerMixin, _ParamScheduler):
 def _check_stages(stages: Sequence[dict]) -> List[dict]:
     checked = []
     for index, stage in enumerate(stages):
-        unknown = set(stage) - {'length', 'lr_mult', 'warmup', 'warmup_start'}
-        if unknown or 'length' not in stage:
-            raise KeyError(f'stage {index}: keys are length, lr_mult, warmup,'
-                           f' warmup_start; got {sorted(stage)}')
+        check_keys(stage, ('lr_mult', 'warmup', 'warmup_start'),
+                   f'StagedCosineLR stage {index}', ('length', ))
         stage = dict(dict(lr_mult=1.0, warmup=0, warmup_start=0.0), **stage)
         if not 0 <= stage['warmup'] < stage['length']:
             raise ValueError(f'stage {index}: warmup {stage["warmup"]} must '

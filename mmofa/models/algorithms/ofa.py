@@ -19,6 +19,7 @@ from mmofa.models.mutators.ofa_mutator import check_granularity
 from mmofa.models.utils import resize_batch
 from mmofa.registry import MODELS
 from mmofa.structures import check_resolution
+from mmofa.utils.arguments import check_keys
 
 # How a training step picks its subnets (see ``OFA``, ``sampling``).
 STRATEGIES = ('uniform', 'max', 'min', 'sandwich')
@@ -30,10 +31,8 @@ def parse_resolutions(resolutions, minimum: int = 1) -> Optional[tuple]:
     if resolutions is None:
         return None
     if isinstance(resolutions, dict):
-        unknown = set(resolutions) - {'start', 'stop', 'step'}
-        if unknown or not {'start', 'stop'} <= set(resolutions):
-            raise ValueError('resolutions as a dict takes start, stop and '
-                             f'optional step, got {resolutions}')
+        check_keys(resolutions, ('step', ), 'resolutions (a dict)',
+                   ('start', 'stop'), ValueError)
         step = resolutions.get('step', 1)
         resolutions = range(resolutions['start'], resolutions['stop'] + 1,
                             step)
@@ -174,10 +173,7 @@ class OFA(BaseModel):
     @sampling.setter
     def sampling(self, value: Optional[dict]) -> None:
         value = dict(value or {})
-        unknown = set(value) - {'strategy', 'granularity'}
-        if unknown:
-            raise KeyError(f'sampling: unknown keys {sorted(unknown)}; '
-                           'allowed: strategy, granularity')
+        check_keys(value, ('strategy', 'granularity'), 'sampling')
         value = dict(dict(strategy='uniform', granularity='layer'), **value)
         if value['strategy'] not in STRATEGIES:
             raise ValueError(f'sampling strategy {value["strategy"]!r}; '
@@ -588,13 +584,11 @@ def split_distillation(distillation: Optional[dict],
     """``(teacher, loss config, teacher_train_mode)`` of a distillation
     config; ``teacher_train_mode`` is the default of that key."""
     distillation = dict(distillation or {})
-    teacher = distillation.pop('teacher', None)
-    loss = distillation.pop('loss', dict(type='mmofa.KDLoss'))
-    train_mode = distillation.pop('teacher_train_mode', teacher_train_mode)
-    if distillation:
-        raise KeyError(f'unknown distillation keys {sorted(distillation)}'
-                       '; allowed: teacher, loss, teacher_train_mode')
-    return teacher, loss, train_mode
+    check_keys(distillation, ('teacher', 'loss', 'teacher_train_mode'),
+               'distillation')
+    return (distillation.get('teacher'),
+            distillation.get('loss', dict(type='mmofa.KDLoss')),
+            distillation.get('teacher_train_mode', teacher_train_mode))
 
 
 @torch.no_grad()

@@ -11,6 +11,7 @@ from mmengine.model import BaseModule
 from mmofa.models.mutables import (ChoiceError, OneShotMutableValue, is_number,
                                    sample_from)
 from mmofa.registry import MODELS
+from mmofa.utils.arguments import check_keys
 
 Generator = Union[random.Random, int, None]
 GRANULARITIES = ('layer', 'stage', 'network')
@@ -395,10 +396,8 @@ def stage_of(alias: str) -> str:
 
 def _check_coupling(coupling: Mapping, index: int) -> dict:
     """A coupling config with ``dims`` and joint ``choices``, checked."""
-    unknown = set(coupling) - {'dims', 'choices'}
-    if unknown or not {'dims', 'choices'} <= set(coupling):
-        raise ChoiceError(f'couplings[{index}] takes dims and choices, got '
-                          f'{sorted(coupling)}')
+    check_keys(coupling, (), f'couplings[{index}]', ('dims', 'choices'),
+               ChoiceError)
     dims = tuple(coupling['dims'])
     if len(dims) < 2 or len(set(dims)) != len(dims):
         raise ChoiceError(f'couplings[{index}]: dims {list(dims)} must name '

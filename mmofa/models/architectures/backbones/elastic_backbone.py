@@ -82,22 +82,24 @@ class ElasticBackbone(BaseModule, metaclass=ABCMeta):
 
     # ------------------------------------------------- costs and search
     @abstractmethod
-    def resource_estimator(self, num_classes: int,
+    def resource_estimator(self,
+                           num_classes: int,
                            classifier_bias: bool = True):
         """Analytic MACs / params: ``estimator(subnet, resolution) ->
         {'macs', 'params'}``, equal to a hook count of the exported model,
         with the per-part costs its population codec's slots read."""
 
     @abstractmethod
-    def population_codec(self, resolutions: Sequence[int],
+    def population_codec(self,
+                         resolutions: Sequence[int],
                          couplings: Sequence[dict] = ()):
         """The family's :class:`~mmofa.structures.PopulationCodec` for
         ``resolutions`` (and the mutator's ``couplings``)."""
 
     @abstractmethod
-    def latency_parts(self, codec, resolution: int, batch_size: int,
-                      num_classes: int) -> Tuple[List[LatencyPart], List[
-                          List[Optional[LatencyPart]]]]:
+    def latency_parts(
+        self, codec, resolution: int, batch_size: int, num_classes: int
+    ) -> Tuple[List[LatencyPart], List[List[Optional[LatencyPart]]]]:
         """What a latency table measures at ``resolution``: the parts no
         choice changes, and for each cost slot of ``codec`` the part of
         each combination (None for one that never occurs), each a static
@@ -118,8 +120,7 @@ def check_elastic_backbone(backbone: nn.Module) -> None:
 
 
 # --------------------------------------------- what the families share
-def per_stage_candidates(name: str, value: Sequence,
-                         num_stages: int) -> tuple:
+def per_stage_candidates(name: str, value: Sequence, num_stages: int) -> tuple:
     """One candidate list for all stages, or one list per stage; each
     sorted."""
     value = list(value)
@@ -149,8 +150,6 @@ def head_part(channels: int, size: int, batch_size: int,
               num_classes: int) -> LatencyPart:
     """The latency part of a pooled linear classifier over ``channels``
     feature maps of side ``size``."""
-    return (('head', channels, size, num_classes),
-            lambda: nn.Sequential(
-                nn.AdaptiveAvgPool2d(1), nn.Flatten(1),
-                nn.Linear(channels, num_classes)),
-            (batch_size, channels, size, size))
+    return (('head', channels, size, num_classes), lambda: nn.Sequential(
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(
+            channels, num_classes)), (batch_size, channels, size, size))

@@ -202,8 +202,10 @@ class OFAMobileNetV3(OFAInitMixin, ElasticBackbone):
         norm_cfg = dict(momentum=0.1, eps=1e-5, **(norm_cfg or {}))
         layout = MobileNetV3Layout.build(width_mult, base_widths)
         num_stages = len(layout.stage_out_channels)
-        kernel_sizes = per_stage_candidates('kernel_sizes', kernel_sizes, num_stages)
-        expand_ratios = per_stage_candidates('expand_ratios', expand_ratios, num_stages)
+        kernel_sizes = per_stage_candidates('kernel_sizes', kernel_sizes,
+                                            num_stages)
+        expand_ratios = per_stage_candidates('expand_ratios', expand_ratios,
+                                             num_stages)
         depths = per_stage_candidates('depths', depths, num_stages)
         self.width_mult = width_mult
         self.base_widths = tuple(base_widths)
@@ -344,15 +346,14 @@ class OFAMobileNetV3(OFAInitMixin, ElasticBackbone):
         return MobileNetV3ResourceEstimator.from_backbone(
             self, num_classes, classifier_bias)
 
-    def population_codec(self,
-                         resolutions: Sequence[int],
-                         couplings: Sequence[dict] = ()
-                         ) -> MobileNetV3PopulationCodec:
+    def population_codec(
+        self, resolutions: Sequence[int], couplings: Sequence[dict] = ()
+    ) -> MobileNetV3PopulationCodec:
         return MobileNetV3PopulationCodec(self.search_space, resolutions,
                                           couplings)
 
-    def latency_parts(self, codec: MobileNetV3PopulationCodec,
-                      resolution: int, batch_size: int, num_classes: int):
+    def latency_parts(self, codec: MobileNetV3PopulationCodec, resolution: int,
+                      batch_size: int, num_classes: int):
         """The stem and the tail (with the classifier) are fixed; each
         block's part is the static block of its (kernel, expand) pair, with
         the input it sees. Blocks of one stage after the first share their
@@ -371,14 +372,15 @@ class OFAMobileNetV3(OFAInitMixin, ElasticBackbone):
                     args = (in_channels, space.stage_out_channels[s], k,
                             stride, e, layout.stage_acts[s],
                             layout.stage_use_se[s])
-                    parts[i * codec.max_expands + j] = (
-                        ('block', size) + args,
-                        lambda args=args: MBConvBlock(*args),
-                        (batch_size, in_channels, size, size))
+                    parts[i * codec.max_expands +
+                          j] = (('block', size) + args,
+                                lambda args=args: MBConvBlock(*args),
+                                (batch_size, in_channels, size, size))
             slots.append(parts)
             size = (size - 1) // stride + 1
-        fixed = [(('stem', resolution), lambda: nn.Sequential(
-            *build_stem(layout)), (batch_size, 3, resolution, resolution)),
+        fixed = [(('stem',
+                   resolution), lambda: nn.Sequential(*build_stem(layout)),
+                  (batch_size, 3, resolution, resolution)),
                  (('tail', size, num_classes), lambda: nn.Sequential(
                      build_last_conv(tail_in, layout.final_expand_channels,
                                      layout.last_channels), nn.Flatten(1),

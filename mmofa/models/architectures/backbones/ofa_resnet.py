@@ -30,7 +30,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from mmofa.models.bricks import ConvBNAct, global_avg_pool, prefixed
+from mmofa.models.bricks import global_avg_pool, prefixed
 from mmofa.models.dynamic_ops import ElasticBatchNorm2d, ElasticConv2d
 from mmofa.models.dynamic_ops.slicing import (importance_order, select_,
                                               select_bn_)
@@ -414,12 +414,10 @@ class OFAResNet(OFAInitMixin, ElasticBackbone):
         return ResNetResourceEstimator(self.search_space, num_classes,
                                        classifier_bias)
 
-    def population_codec(self,
-                         resolutions: Sequence[int],
-                         couplings: Sequence[dict] = ()
-                         ) -> ResNetPopulationCodec:
-        return ResNetPopulationCodec(self.search_space, resolutions,
-                                     couplings)
+    def population_codec(
+        self, resolutions: Sequence[int], couplings: Sequence[dict] = ()
+    ) -> ResNetPopulationCodec:
+        return ResNetPopulationCodec(self.search_space, resolutions, couplings)
 
     def latency_parts(self, codec: ResNetPopulationCodec, resolution: int,
                       batch_size: int, num_classes: int):
@@ -435,11 +433,11 @@ class OFAResNet(OFAInitMixin, ElasticBackbone):
                 for residual in (False, True):
                     mid = space.stem_mid_channels(w0)
                     out = space.stem_out_channels(w1)
-                    stem.append((('stem', resolution, mid, out, residual),
-                                 lambda m=mid, o=out, r=residual: nn.
-                                 Sequential(ResNetStem(m, o, r, norm),
-                                            max_pool()),
-                                 (batch_size, 3, resolution, resolution)))
+                    stem.append(
+                        (('stem', resolution, mid, out, residual),
+                         lambda m=mid, o=out, r=residual: nn.Sequential(
+                             ResNetStem(m, o, r, norm), max_pool()),
+                         (batch_size, 3, resolution, resolution)))
         sizes = self.resource_estimator(num_classes).block_input_sizes(
             resolution)
         slots = [stem]
@@ -449,8 +447,8 @@ class OFAResNet(OFAInitMixin, ElasticBackbone):
             parts = []
             for w_in in widths:
                 in_channels = (
-                    space.stem_out_channels(w_in) if s == 0 else
-                    space.stage_out_channels(s - 1, w_in))
+                    space.stem_out_channels(w_in)
+                    if s == 0 else space.stage_out_channels(s - 1, w_in))
                 for w_out in widths:
                     out = space.stage_out_channels(s, w_out)
                     for ratio in space.expand_ratios:
@@ -460,15 +458,16 @@ class OFAResNet(OFAInitMixin, ElasticBackbone):
                         channels = in_channels if position == 0 else out
                         args = (channels, bottleneck_width(out, ratio), out,
                                 stride, position == 0, norm)
-                        parts.append((('bottleneck', sizes[b]) + args[:5],
-                                      lambda a=args: ResNetBottleneck(*a),
-                                      (batch_size, channels, sizes[b],
-                                       sizes[b])))
+                        parts.append(
+                            (('bottleneck', sizes[b]) + args[:5],
+                             lambda a=args: ResNetBottleneck(*a),
+                             (batch_size, channels, sizes[b], sizes[b])))
             slots.append(parts)
         # The last block keeps its input size (it is no stage's first).
         slots.append([
-            head_part(space.stage_out_channels(space.num_stages - 1, w),
-                      sizes[-1], batch_size, num_classes) for w in widths
+            head_part(
+                space.stage_out_channels(space.num_stages - 1, w), sizes[-1],
+                batch_size, num_classes) for w in widths
         ])
         return [], slots
 

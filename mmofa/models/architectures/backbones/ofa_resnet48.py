@@ -68,7 +68,7 @@ class ElasticBasicBlock(nn.Module):
         max_mid = max(self.mid_channels.candidates)
         max_out = max(out_channels.candidates)
         self.conv1 = elastic_conv_bn(in_channels, max_mid, 3, stride, 'relu',
-                                      norm_cfg)
+                                     norm_cfg)
         self.conv2 = elastic_conv_bn(max_mid, max_out, 3, norm_cfg=norm_cfg)
         # Stage 1's first block keeps its width (the stem's, tied to it).
         self.downsample = None
@@ -175,7 +175,7 @@ class OFAResNet48(OFAInitMixin, ElasticBackbone):
         self.stem_channels = self.out_ratios[0].derive(
             partial(channel_width, base_channels[0]))
         self.stem = elastic_conv_bn(3, base_channels[0], 7, 2, 'relu',
-                                     norm_cfg)
+                                    norm_cfg)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         self.stage_depths = nn.ModuleList()
         in_channels = base_channels[0]
@@ -290,10 +290,9 @@ class OFAResNet48(OFAInitMixin, ElasticBackbone):
         return ResNet48ResourceEstimator(self.search_space, num_classes,
                                          classifier_bias)
 
-    def population_codec(self,
-                         resolutions: Sequence[int],
-                         couplings: Sequence[dict] = ()
-                         ) -> ResNet48PopulationCodec:
+    def population_codec(
+        self, resolutions: Sequence[int], couplings: Sequence[dict] = ()
+    ) -> ResNet48PopulationCodec:
         return ResNet48PopulationCodec(self.search_space, resolutions,
                                        couplings)
 
@@ -303,13 +302,12 @@ class OFAResNet48(OFAInitMixin, ElasticBackbone):
         basic block of each (input, middle, output width) that occurs
         there, the pooled classifier of each last width."""
         space, ratios, norm = (self.search_space,
-                               self.search_space.channel_ratios,
-                               self.norm_cfg)
+                               self.search_space.channel_ratios, self.norm_cfg)
         slots = [[(('stem', resolution, space.width(0, r)),
                    lambda c=space.width(0, r): nn.Sequential(
                        conv_bn_act(3, c, 7, 2, act='relu', norm_cfg=norm),
-                       nn.MaxPool2d(3, 2, 1)),
-                   (batch_size, 3, resolution, resolution)) for r in ratios]]
+                       nn.MaxPool2d(3, 2, 1)), (batch_size, 3, resolution,
+                                                resolution)) for r in ratios]]
         sizes = self.resource_estimator(num_classes).block_input_sizes(
             resolution)
         for b, (s, position) in enumerate(
@@ -323,17 +321,18 @@ class OFAResNet48(OFAInitMixin, ElasticBackbone):
                         if position > 0 and r_in != r_out:
                             parts.append(None)  # inside a stage: in = out
                             continue
-                        args = (space.width(in_stage, r_in),
-                                space.width(s, r_mid), space.width(s, r_out),
-                                stride, norm)
-                        parts.append((('basic', sizes[b]) + args[:4],
-                                      lambda a=args: BasicBlock(*a),
-                                      (batch_size, args[0], sizes[b],
-                                       sizes[b])))
+                        args = (space.width(in_stage,
+                                            r_in), space.width(s, r_mid),
+                                space.width(s, r_out), stride, norm)
+                        parts.append(
+                            (('basic', sizes[b]) + args[:4],
+                             lambda a=args: BasicBlock(*a),
+                             (batch_size, args[0], sizes[b], sizes[b])))
             slots.append(parts)
         slots.append([
-            head_part(space.width(space.num_stages - 1, r), sizes[-1],
-                      batch_size, num_classes) for r in ratios
+            head_part(
+                space.width(space.num_stages - 1, r), sizes[-1], batch_size,
+                num_classes) for r in ratios
         ])
         return [], slots
 

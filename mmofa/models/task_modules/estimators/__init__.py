@@ -1,14 +1,15 @@
+from .conv_cost import conv_cost, conv_output_size
 from .cost_table import COST_UNITS, SlotCostTable
 from .counters import count_macs_params
 from .latency_table import (FIT_LIMITS, build_latency_table, latency_table_fit,
                             load_latency_table, save_latency_table,
                             time_forward)
-from .conv_cost import conv_cost, conv_output_size
 from .mobilenet_v3_estimator import MobileNetV3ResourceEstimator
 from .resnet_estimator import ResNetResourceEstimator
 
 __all__ = [
     'count_macs_params', 'MobileNetV3ResourceEstimator', 'conv_cost',
+    'conv_output_size',
     'SlotCostTable', 'COST_UNITS', 'build_latency_table', 'FIT_LIMITS',
     'latency_table_fit', 'load_latency_table', 'save_latency_table',
     'time_forward', 'ResNetResourceEstimator'

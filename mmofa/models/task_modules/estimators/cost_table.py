@@ -7,7 +7,7 @@ block's kernel size and expand ratio, a ResNet block's input, middle and
 output widths). :class:`SlotCostTable` stores those entries as arrays per
 resolution, so that the cost of ``N`` subnets is one gather and one sum.
 """
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Callable, Sequence, Tuple
 
 import numpy as np
 
@@ -53,9 +53,8 @@ class SlotCostTable:
     @classmethod
     def flops(cls, estimator, codec: PopulationCodec) -> 'SlotCostTable':
         """MFLOPs (multiply-accumulates / 1e6, as Once-for-All counts)."""
-        return cls.build(
-            codec, 'flops',
-            lambda r: codec.slot_costs(estimator, r, 'macs'), 1e6)
+        return cls.build(codec, 'flops',
+                         lambda r: codec.slot_costs(estimator, r, 'macs'), 1e6)
 
     @classmethod
     def params(cls, estimator, codec: PopulationCodec) -> 'SlotCostTable':
@@ -64,14 +63,17 @@ class SlotCostTable:
         return cls.build(codec, 'params', lambda r: params, 1e6)
 
     @classmethod
-    def build(cls, codec: PopulationCodec, name: str, entries: Entries,
+    def build(cls,
+              codec: PopulationCodec,
+              name: str,
+              entries: Entries,
               unit: float = 1.0) -> 'SlotCostTable':
         """From ``entries(resolution) -> (fixed, [per slot: costs of its
         combinations])``, every cost divided by ``unit``."""
         width = max(codec.slot_sizes) if codec.slot_sizes else 0
         fixed = np.zeros(len(codec.resolutions))
-        table = np.zeros((len(codec.resolutions), len(codec.slot_sizes),
-                          width))
+        table = np.zeros(
+            (len(codec.resolutions), len(codec.slot_sizes), width))
         for r, resolution in enumerate(codec.resolutions):
             fixed[r], per_slot = entries(resolution)
             for slot, costs in enumerate(per_slot):

@@ -29,8 +29,7 @@ class ResNet48ResourceEstimator:
 
     # The parts a subnet's cost adds up from (also the cost slots of
     # ResNet48PopulationCodec).
-    def stem_cost(self, out_channels: int,
-                  resolution: int) -> Tuple[int, int]:
+    def stem_cost(self, out_channels: int, resolution: int) -> Tuple[int, int]:
         """``(macs, params)`` of the 7x7 stem conv (+ BN)."""
         return conv_cost(
             conv_output_size(resolution, 2), 3, out_channels, 7, bn=True)

@@ -31,8 +31,8 @@ class ResNetResourceEstimator:
 
     # The parts a subnet's cost adds up from (also the cost slots of
     # ResNetPopulationCodec).
-    def stem_costs(self, width_first: float, width_out: float,
-                   residual: bool, resolution: int) -> List[Tuple[int, int]]:
+    def stem_costs(self, width_first: float, width_out: float, residual: bool,
+                   resolution: int) -> List[Tuple[int, int]]:
         """``(macs, params)`` of the stem's convs (+ BN)."""
         space = self.space
         mid = space.stem_mid_channels(width_first)

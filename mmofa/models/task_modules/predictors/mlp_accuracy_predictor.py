@@ -56,6 +56,15 @@ class MLPAccuracyPredictor(nn.Module):
         inputs = torch.from_numpy(np.asarray(features, dtype=np.float32))
         return self(inputs.to(param.device)).double().cpu().numpy()
 
+    @staticmethod
+    def split(num: int, val_fraction: float,
+              generator: torch.Generator) -> Tuple[np.ndarray, np.ndarray]:
+        """The held-out and training indices :meth:`fit` uses (a seeded
+        shuffle; call with a generator seeded as ``fit``'s ``seed``)."""
+        order = torch.randperm(num, generator=generator).numpy()
+        num_val = max(1, int(round(num * val_fraction)))
+        return order[:num_val], order[num_val:]
+
     def fit(self,
             features: np.ndarray,
             accuracies: np.ndarray,
@@ -80,9 +89,7 @@ class MLPAccuracyPredictor(nn.Module):
                 f'need at least 2 (code, accuracy) pairs of equal count; got '
                 f'{len(features)} codes and {len(accuracies)} accuracies')
         generator = torch.Generator().manual_seed(seed)
-        order = torch.randperm(len(features), generator=generator).numpy()
-        num_val = max(1, int(round(len(features) * val_fraction)))
-        val, train = order[:num_val], order[num_val:]
+        val, train = self.split(len(features), val_fraction, generator)
         device = self.base_acc.device
         x_train = torch.from_numpy(features[train]).to(device)
         y_train = torch.from_numpy(accuracies[train]).to(device)
