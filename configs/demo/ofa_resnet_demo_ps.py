@@ -23,10 +23,10 @@ model = dict(
 stages = [
     ('teacher', 16, 0, 0.2,
      dict(depth=[2], expand_ratio=[0.35], width_mult=[1.0]), 1, None),
-    ('depth', 4, 1, 0.08, dict(expand_ratio=[0.35],
+    ('depth', 4, 1, 0.02, dict(expand_ratio=[0.35],
                                width_mult=[1.0]), 2, None),
-    ('expand', 4, 1, 0.08, dict(width_mult=[1.0]), 2, 0),
-    ('width', 4, 1, 0.08, dict(), 3, 1),
+    ('expand', 4, 1, 0.02, dict(width_mult=[1.0]), 2, 0),
+    ('width', 4, 1, 0.02, dict(), 3, 1),
 ]
 begins = [sum(s[1] for s in stages[:i]) for i in range(len(stages))]
 

@@ -93,7 +93,6 @@ def static_subnet_config(base_cfg: Config,
     if checkpoint is not None:
         cfg.load_from = str(checkpoint)
     cfg.resume = False
-    cfg.pop('work_dir', None)
     cfg.setdefault('default_scope', 'mmofa')
     return cfg
 

@@ -79,5 +79,6 @@ def write_static_subnet(state_dict: dict,
     write_subnet_file(subnet, paths['subnet'])
     cfg = static_subnet_config(
         as_config(base_cfg or {}), model_cfg, subnet, str(out_file))
+    cfg.pop('work_dir', None)  # the default work dir of where it is used
     cfg.dump(str(paths['config']))
     return paths

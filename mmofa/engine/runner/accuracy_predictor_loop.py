@@ -8,15 +8,13 @@ import torch
 from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 
-from mmofa.engine.hooks.random_state_hook import (get_random_state,
-                                                  set_random_state)
 from mmofa.engine.progress import ProgressLog
 from mmofa.models.task_modules import MLPAccuracyPredictor
 from mmofa.registry import LOOPS
 from mmofa.structures import PopulationCodec
 from mmofa.utils.checkpoint import save_checkpoint_file
 from .population_results import kendall_tau
-from .subnet_loops import SubnetScoringLoop
+from .subnet_loops import SubnetScoringLoop, run_subnet_loop
 
 
 @LOOPS.register_module()
@@ -104,19 +102,16 @@ class AccuracyPredictorLoop(SubnetScoringLoop):
                          'distinct (subnet, resolution) pairs')
 
     def run(self) -> dict:
-        self.runner.call_hook('before_test')
-        self.runner.call_hook('before_test_epoch')
-        self.runner.model.eval()
+        return run_subnet_loop(self, self._build)
+
+    def _build(self) -> dict:
         codec = self.build_codec()
         directory = Path(self.runner.work_dir) / 'predictor'
         if self.dataset is not None:
             population, scores = self.read_dataset(codec)
         else:
             population, scores = self.measure(codec, directory)
-        metrics = self.fit(codec, population, scores, directory)
-        self.runner.call_hook('after_test_epoch', metrics=metrics)
-        self.runner.call_hook('after_test')
-        return metrics
+        return self.fit(codec, population, scores, directory)
 
     def read_dataset(self, codec: PopulationCodec):
         """The subnets and scores of a population's ``results.json``."""
@@ -157,25 +152,19 @@ class AccuracyPredictorLoop(SubnetScoringLoop):
             resolutions=list(self.resolutions),
             score_key=self.score_key)
         scores = self._load(dataset_file, settings)
-        saved = self._snapshot(model)
-        random_state = get_random_state()
         progress = ProgressLog(
             len(subnets),
             'accuracy data set: subnets measured',
             interval=10.0,
             done=len(scores))
-        try:
-            for i, subnet in enumerate(subnets):
-                if i < len(scores):
-                    continue
-                scores.append(self.measure_score(subnet, self.score_key))
-                done = len(scores)
-                if done % self.save_interval == 0 or done == len(subnets):
-                    self._save(dataset_file, settings, archs, scores)
-                progress.update(f'last {scores[-1]:.2f}')
-        finally:
-            self._restore(model, saved)
-            set_random_state(random_state)
+        for i, subnet in enumerate(subnets):
+            if i < len(scores):
+                continue
+            scores.append(self.measure_score(subnet, self.score_key))
+            done = len(scores)
+            if done % self.save_interval == 0 or done == len(subnets):
+                self._save(dataset_file, settings, archs, scores)
+            progress.update(f'last {scores[-1]:.2f}')
         return population, scores
 
     def fit(self, codec: PopulationCodec, population, scores: list,

@@ -9,8 +9,6 @@ import numpy as np
 from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 
-from mmofa.engine.hooks.random_state_hook import (get_random_state,
-                                                  set_random_state)
 from mmofa.engine.progress import ProgressLog
 from mmofa.engine.subnet_export import save_subnet
 from mmofa.models.task_modules import (COST_UNITS, SlotCostTable,
@@ -20,7 +18,7 @@ from mmofa.registry import LOOPS
 from mmofa.search import EvolutionSearch, EvolutionState, cost_constraint
 from mmofa.structures import Population, write_subnet_file
 from mmofa.utils.arguments import check_keys
-from .subnet_loops import SubnetScoringLoop
+from .subnet_loops import SubnetScoringLoop, run_subnet_loop
 
 CSV_FIELDS = ('constraint', 'score', 'flops', 'params', 'latency',
               'resolution', 'subnet', 'checkpoint')
@@ -165,31 +163,22 @@ class EvolutionSearchLoop(SubnetScoringLoop):
 
     # ---------------------------------------------------------------- run
     def run(self) -> dict:
-        self.runner.call_hook('before_test')
-        self.runner.call_hook('before_test_epoch')
-        self.runner.model.eval()
+        return run_subnet_loop(self, self._search_all)
+
+    def _search_all(self) -> dict:
         self._prepare()
-        model = self.model
-        saved = self._snapshot(model)
-        random_state = get_random_state()
         results = {}
-        try:
-            # Tighter limits first: their best subnets seed the looser ones.
-            for index in sorted(
-                    range(len(self.constraints)),
-                    key=lambda i: _tightness(self.constraints[i])):
-                results[index] = self.search(self.constraints[index],
-                                             list(results.values()))
-            results = keep_best_across(
-                [results[i] for i in range(len(self.constraints))],
-                self.tables)
-            for result in results:
-                result.update(
-                    self._export(
-                        result.pop('subnet_object'), result['directory']))
-        finally:
-            self._restore(model, saved)
-            set_random_state(random_state)
+        # Tighter limits first: their best subnets seed the looser ones.
+        for index in sorted(
+                range(len(self.constraints)),
+                key=lambda i: _tightness(self.constraints[i])):
+            results[index] = self.search(self.constraints[index],
+                                         list(results.values()))
+        results = keep_best_across(
+            [results[i] for i in range(len(self.constraints))], self.tables)
+        for result in results:
+            result.update(
+                self._export(result.pop('subnet_object'), result['directory']))
         metrics = {}
         for result in results:
             for key in ('score', 'flops', 'params', 'latency'):
@@ -197,8 +186,6 @@ class EvolutionSearchLoop(SubnetScoringLoop):
                     metrics[f'{result["constraint"]}/{key}'] = result[key]
         if is_main_process():
             self._write_summary(results)
-        self.runner.call_hook('after_test_epoch', metrics=metrics)
-        self.runner.call_hook('after_test')
         return metrics
 
     def search(self, limits: dict, finished: Sequence[dict] = ()) -> dict:
@@ -286,7 +273,9 @@ class EvolutionSearchLoop(SubnetScoringLoop):
         model.set_subnet(subnet)
         files = {}
         if self.export and self.calibrate_bn is not None:
-            recalibrate_bn(model, self.calibration_batches(subnet.resolution))
+            recalibrate_bn(
+                model,
+                self.subnet_evaluator.calibration_batches(subnet.resolution))
         if is_main_process():
             if self.export:
                 # Its config tests it as it is (BN already recalibrated).

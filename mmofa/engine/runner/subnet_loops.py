@@ -6,10 +6,11 @@ import random
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+import torch.nn as nn
 from mmengine.dist import is_main_process
 from mmengine.evaluator import BaseMetric
 from mmengine.evaluator.metric import _to_cpu
@@ -34,20 +35,261 @@ DIM_SHORT_NAMES = OrderedDict(
 RESIZE_TRANSFORMS = ('ResizeCenterCrop', 'mmofa.ResizeCenterCrop')
 
 
-class SubnetEvalMixin:
-    """The evaluation shared by :class:`SubnetValLoop` and
-    :class:`SubnetTestLoop`; see :class:`SubnetValLoop`."""
+class SubnetEvaluator:
+    """Evaluates one subnet of a loop's model: the evaluation loader of
+    each resolution (its ``mmofa.ResizeCenterCrop`` set to the size), BN
+    recalibration on seeded calibration data, and the evaluation itself,
+    shared across processes or, with ``per_process``, by each process on
+    all images (a sharded population). Every subnet loop holds one.
+
+    Args:
+        loop: The loop (its runner, dataloader, evaluator, ``run_iter``).
+        dataloader (dict, optional): The evaluation dataloader's config
+            (rebuilt per resolution).
+        calibrate_bn (dict | None): ``num_images`` (2000), ``batch_size``
+            (200), ``seed`` (0) and ``num_workers`` of BN recalibration;
+            None keeps the stored statistics.
+        calibration_dataloader (dict, optional): Calibration data; defaults
+            to the config's ``train_dataloader``.
+        many_resolutions (bool): The loop evaluates at several sizes (then
+            the pipeline needs a ``ResizeCenterCrop``).
+        per_process (bool): Evaluate in each process on its own.
+    """
+
+    def __init__(self,
+                 loop,
+                 dataloader: Optional[dict],
+                 calibrate_bn: Optional[dict],
+                 calibration_dataloader: Optional[dict],
+                 many_resolutions: bool = False,
+                 per_process: bool = False):
+        self.loop = loop
+        self._dataloader_cfg = copy.deepcopy(dataloader)
+        self.calibrate_bn = None
+        if calibrate_bn is not None:
+            check_keys(calibrate_bn,
+                       ('num_images', 'batch_size', 'seed', 'num_workers'),
+                       'calibrate_bn')
+            self.calibrate_bn = dict(
+                dict(num_images=2000, batch_size=200, seed=0), **calibrate_bn)
+        self._calibration_cfg = calibration_dataloader
+        self.many_resolutions = many_resolutions
+        self.per_process = per_process
+        self._loaders: Dict[int, DataLoader] = {}
+        self._local_loaders: Dict[int, DataLoader] = {}
+        self._calibration_loader: Optional[DataLoader] = None
+        #: What the last :meth:`evaluate` recalibrated, for progress lines.
+        self.last_calibration = ''
+
+    def loader_for(self, resolution: int) -> DataLoader:
+        """The evaluation dataloader at ``resolution`` (built once)."""
+        if resolution in self._loaders:
+            return self._loaders[resolution]
+        cfg = self._dataloader_cfg
+        transforms = []
+        if cfg is not None:
+            pipeline = cfg.get('dataset', {}).get('pipeline', [])
+            transforms = [
+                t for t in pipeline
+                if isinstance(t, dict) and t.get('type') in RESIZE_TRANSFORMS
+            ]
+        if not transforms:
+            if self._loaders or self.many_resolutions:
+                raise ValueError(
+                    f'evaluating at {resolution}px and other sizes needs an '
+                    'mmofa.ResizeCenterCrop in the dataloader pipeline')
+            loader = self.loop.dataloader
+        else:
+            cfg = copy.deepcopy(cfg)
+            for transform in cfg['dataset']['pipeline']:
+                if transform.get('type') in RESIZE_TRANSFORMS:
+                    transform['size'] = resolution
+            loader = self.loop.runner.build_dataloader(
+                cfg, seed=self.loop.runner.seed)
+        self._loaders[resolution] = loader
+        return loader
+
+    def calibration_batches(self, resolution: int):
+        """Preprocessed calibration batches resized to ``resolution``.
+
+        The same images with the same augmentation every time: the random
+        generators that the loader and its transforms draw from are seeded
+        from ``calibrate_bn.seed`` while it runs (and restored after), so
+        a subnet recalibrated twice gets the same statistics.
+        """
+        if self._calibration_loader is None:
+            self._calibration_loader = self._build_calibration_loader()
+        preprocessor = self.loop.model.data_preprocessor
+        outer_state = get_random_state()
+        seed = self.calibrate_bn['seed']
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        try:
+            for batch in self._calibration_loader:
+                inputs = preprocessor(batch, False)['inputs']
+                yield resize_batch(inputs, resolution)
+        finally:
+            set_random_state(outer_state)
+
+    def _build_calibration_loader(self) -> DataLoader:
+        cfg = copy.deepcopy(self._calibration_cfg)
+        if cfg is None:
+            train_cfg = self.loop.runner.cfg.get('train_dataloader')
+            if train_cfg is None:
+                raise ValueError(
+                    'BN calibration needs training images: give '
+                    'calibration_dataloader or a train_dataloader in the '
+                    'config, or set calibrate_bn=None')
+            cfg = copy.deepcopy(train_cfg)
+        cfg.pop('batch_sampler', None)
+        calib = self.calibrate_bn
+        cfg['batch_size'] = calib['batch_size']
+        cfg['sampler'] = dict(
+            type='mmofa.FixedSubsetSampler',
+            num_images=calib['num_images'],
+            seed=calib['seed'])
+        if self.per_process:  # all images, augmented alike in every rank
+            cfg['sampler'].update(num_replicas=1, rank=0)
+            cfg['worker_init_fn'] = dict(type='mmofa.seed_worker', rank=0)
+        if 'num_workers' in calib:
+            cfg['num_workers'] = calib['num_workers']
+        # Workers seeded afresh on every pass (see calibration_batches).
+        cfg['persistent_workers'] = False
+        return self.loop.runner.build_dataloader(
+            cfg, seed=self.loop.runner.seed)
+
+    def evaluate(self, subnet, resolution: int) -> dict:
+        """Activate ``subnet`` (None: a static model as it is), recalibrate
+        BN at ``resolution`` if configured (static models too: their
+        statistics are those of the size they were calibrated at), and
+        evaluate there."""
+        if subnet is not None:
+            self.loop.model.set_subnet(subnet.with_resolution(resolution))
+        self.last_calibration = ''
+        if self.calibrate_bn is not None:
+            start = time.perf_counter()
+            images = recalibrate_bn(
+                self.loop.model,
+                self.calibration_batches(resolution),
+                all_reduce=not self.per_process)
+            self.last_calibration = (
+                f' (BN recalibrated on {images} images at {resolution} px '
+                f'in {time.perf_counter() - start:.1f} s)')
+        return self.evaluate_at(resolution)
+
+    def measure_score(self, subnet, score_key: str) -> float:
+        """The metric ``score_key`` of ``subnet`` at its resolution."""
+        result = self.evaluate(subnet, subnet.resolution)
+        if score_key not in result:
+            raise KeyError(f'score_key {score_key!r} is not among the '
+                           f'metrics {sorted(result)}')
+        return float(result[score_key])
+
+    def evaluate_at(self, resolution: int) -> dict:
+        loader = self.loader_for(resolution)
+        if self.per_process:
+            if resolution not in self._local_loaders:
+                self._local_loaders[resolution] = local_loader(loader)
+            loader = self._local_loaders[resolution]
+        for idx, data_batch in enumerate(loader):
+            self.loop.run_iter(idx, data_batch)
+        if self.per_process:
+            return evaluate_locally(self.loop.evaluator, len(loader.dataset))
+        return self.loop.evaluator.evaluate(len(loader.dataset))
+
+
+def model_of(loop) -> nn.Module:
+    """The loop's model, unwrapped from a distributed wrapper."""
+    model = loop.runner.model
+    return model.module if is_model_wrapper(model) else model
+
+
+def run_subnet_loop(loop, work: Callable[[], dict]) -> dict:
+    """What every subnet loop's ``run`` does around its ``work``: the
+    runner's hooks of its stage, eval mode, and afterwards the model's
+    subnet, buffers and the random generators as they were (an evaluation
+    leaves no trace in training). Returns ``work``'s metrics."""
+    runner, stage = loop.runner, loop.stage
+    runner.call_hook(f'before_{stage}')
+    runner.call_hook(f'before_{stage}_epoch')
+    runner.model.eval()
+    model = model_of(loop)
+    saved = snapshot(model)
+    random_state = get_random_state()  # evaluation draws no training
+    try:
+        metrics = work()
+    finally:
+        restore(model, saved)
+        set_random_state(random_state)
+    runner.call_hook(f'after_{stage}_epoch', metrics=metrics)
+    runner.call_hook(f'after_{stage}')
+    return metrics
+
+
+def check_supernet_resolutions(model, resolutions, where: str) -> None:
+    """Every configured size is one the supernet can take."""
+    for size in resolutions:
+        check_resolution(size, where, model.search_space.min_resolution)
+
+
+def snapshot(model):
+    """Everything an evaluation may change: buffers, choices, resolution."""
+    buffers = {k: v.clone() for k, v in model.named_buffers()}
+    if not hasattr(model, 'mutator'):
+        return buffers, None, None
+    return buffers, model.mutator.current_choices, model.resolution
+
+
+def restore(model, saved) -> None:
+    """Put back what :func:`snapshot` saved."""
+    buffers, choices, resolution = saved
+    for key, value in model.named_buffers():
+        value.copy_(buffers[key])
+    if choices is not None:
+        model.mutator.set_choices(choices)
+        model.resolution = resolution
+
+
+@LOOPS.register_module()
+class SubnetValLoop(ValLoop):
+    """Validation of a set of subnets, each after BN recalibration.
+
+    For every subnet and resolution: activate it, recalibrate BN running
+    statistics on a fixed subset of training images resized to that
+    resolution (all-reduced across processes), evaluate, and report the
+    metrics prefixed with the subnet's name (``max_R224/accuracy/top1``).
+    The model's subnet and all its buffers are restored afterwards, so
+    validation has no effect on training. A static (exported) model is
+    evaluated as it is.
+
+    Args:
+        runner: The runner.
+        dataloader (dict): Evaluation dataloader; with several resolutions
+            its pipeline needs an ``mmofa.ResizeCenterCrop``.
+        evaluator (dict | list): The evaluator.
+        subnets (list): In order, any of: ``'max'`` / ``'min'`` (under the
+            current constraints), ``'grid'`` (the official uniform grid,
+            {min, max} of every dimension), ``'current'`` (the active one),
+            ``dict(type='random', num=N, seed=0)``, a subnet file, or
+            ``dict(name=..., subnet=...)``. Defaults to max and min.
+        resolutions (list[int]): Sizes for subnets without their own.
+            Defaults to ``[224]``.
+        calibrate_bn (dict | None): ``num_images`` (2000), ``batch_size``
+            (200), ``seed`` (0) and ``num_workers`` of BN recalibration;
+            None keeps the stored statistics.
+        calibration_dataloader (dict, optional): Calibration data; defaults
+            to the config's ``train_dataloader`` (training augmentation).
+        fp16 (bool): Evaluate in fp16. Defaults to False.
+        out (str, optional): A ``.json`` or ``.pkl`` file for each
+            subnet's metrics and per-image predictions.
+    """
     stage = 'val'
     #: Evaluates a list of subnets (``subnets``) of a supernet.
     evaluates_subnets = True
     #: Needs a supernet (a static subnet's config has no such loop).
     supernet_only = False
-
     default_subnets: Sequence = ('max', 'min')
-    # True: each process recalibrates and evaluates on its own, on all
-    # calibration and evaluation images (a sharded population), instead of
-    # sharing both across processes.
-    per_process = False
 
     def __init__(self,
                  runner,
@@ -59,30 +301,18 @@ class SubnetEvalMixin:
                  calibration_dataloader: Optional[dict] = None,
                  fp16: bool = False,
                  out: Optional[str] = None):
-        if subnets is None:
-            subnets = self.default_subnets
-        self._dataloader_cfg = (
-            copy.deepcopy(dataloader)
-            if isinstance(dataloader, dict) else None)
-        self.subnets = list(subnets)
+        self.subnets = list(self.default_subnets if subnets is
+                            None else subnets)
         # A static model is tested at its own resolution unless sizes are
         # given.
         self.resolutions_given = resolutions is not None
         self.resolutions = [int(r) for r in resolutions or (224, )]
         if not self.resolutions:
             raise ValueError('resolutions must not be empty')
-        self.calibrate_bn = None
-        if calibrate_bn is not None:
-            check_keys(calibrate_bn,
-                       ('num_images', 'batch_size', 'seed', 'num_workers'),
-                       'calibrate_bn')
-            self.calibrate_bn = dict(
-                dict(num_images=2000, batch_size=200, seed=0), **calibrate_bn)
-        self._calibration_cfg = calibration_dataloader
-        self._loaders: Dict[int, DataLoader] = {}
-        self._local_loaders: Dict[int, DataLoader] = {}
-        self._calibration_loader: Optional[DataLoader] = None
-        self.last_calibration = ''
+        self.subnet_evaluator = SubnetEvaluator(
+            self, dataloader if isinstance(dataloader, dict) else None,
+            calibrate_bn, calibration_dataloader,
+            len(self.resolutions) > 1)
         super().__init__(runner, dataloader, evaluator, fp16)
         self.out = out
         self._recorder = None
@@ -93,11 +323,9 @@ class SubnetEvalMixin:
             self._recorder = PredictionRecorder()
             self.evaluator.metrics.append(self._recorder)
 
-    # ------------------------------------------------------------- subnets
     @property
     def model(self):
-        model = self.runner.model
-        return model.module if is_model_wrapper(model) else model
+        return model_of(self)
 
     def named_subnets(self) -> List[Tuple[str, object, int]]:
         """``(name, subnet, resolution)`` to evaluate, in order."""
@@ -112,7 +340,8 @@ class SubnetEvalMixin:
                 check_resolution(size, f'{self.stage}_cfg.resolutions',
                                  getattr(model, 'min_resolution', 1))
             return [(f'static_R{r}', None, r) for r in sizes]
-        self.check_resolutions(model)
+        check_supernet_resolutions(model, self.resolutions,
+                                   f'{self.stage}_cfg.resolutions')
         entries = []
         for spec in self.subnets:
             for name, subnet in self._expand(model, spec):
@@ -120,12 +349,6 @@ class SubnetEvalMixin:
                          if subnet.resolution else self.resolutions)
                 entries += [(f'{name}_R{r}', subnet, r) for r in sizes]
         return entries
-
-    def check_resolutions(self, model) -> None:
-        """Every configured size is one the supernet can take."""
-        for size in self.resolutions:
-            check_resolution(size, f'{self.stage}_cfg.resolutions',
-                             model.search_space.min_resolution)
 
     def _expand(self, model, spec):
         mutator = model.mutator
@@ -183,100 +406,21 @@ class SubnetEvalMixin:
             subnets.append(('-'.join(parts), subnet))
         return subnets
 
-    # -------------------------------------------------------- dataloaders
-    def loader_for(self, resolution: int) -> DataLoader:
-        """The evaluation dataloader at ``resolution`` (built once)."""
-        if resolution in self._loaders:
-            return self._loaders[resolution]
-        cfg = self._dataloader_cfg
-        transforms = []
-        if cfg is not None:
-            pipeline = cfg.get('dataset', {}).get('pipeline', [])
-            transforms = [
-                t for t in pipeline
-                if isinstance(t, dict) and t.get('type') in RESIZE_TRANSFORMS
-            ]
-        if not transforms:
-            if self._loaders or len(self.resolutions) > 1:
-                raise ValueError(
-                    f'evaluating at {resolution}px and other sizes needs an '
-                    'mmofa.ResizeCenterCrop in the dataloader pipeline')
-            loader = self.dataloader
-        else:
-            cfg = copy.deepcopy(cfg)
-            for transform in cfg['dataset']['pipeline']:
-                if transform.get('type') in RESIZE_TRANSFORMS:
-                    transform['size'] = resolution
-            loader = self.runner.build_dataloader(cfg, seed=self.runner.seed)
-        self._loaders[resolution] = loader
-        return loader
-
-    def calibration_batches(self, resolution: int):
-        """Preprocessed calibration batches resized to ``resolution``.
-
-        The same images with the same augmentation every time: the random
-        generators that the loader and its transforms draw from are seeded
-        from ``calibrate_bn.seed`` while it runs (and restored after), so
-        a subnet recalibrated twice gets the same statistics.
-        """
-        if self._calibration_loader is None:
-            self._calibration_loader = self._build_calibration_loader()
-        preprocessor = self.model.data_preprocessor
-        outer_state = get_random_state()
-        seed = self.calibrate_bn['seed']
-        random.seed(seed)
-        np.random.seed(seed)
-        torch.manual_seed(seed)
-        try:
-            for batch in self._calibration_loader:
-                inputs = preprocessor(batch, False)['inputs']
-                yield resize_batch(inputs, resolution)
-        finally:
-            set_random_state(outer_state)
-
-    def _build_calibration_loader(self) -> DataLoader:
-        cfg = copy.deepcopy(self._calibration_cfg)
-        if cfg is None:
-            train_cfg = self.runner.cfg.get('train_dataloader')
-            if train_cfg is None:
-                raise ValueError(
-                    'BN calibration needs training images: give '
-                    'calibration_dataloader or a train_dataloader in the '
-                    'config, or set calibrate_bn=None')
-            cfg = copy.deepcopy(train_cfg)
-        cfg.pop('batch_sampler', None)
-        calib = self.calibrate_bn
-        cfg['batch_size'] = calib['batch_size']
-        cfg['sampler'] = dict(
-            type='mmofa.FixedSubsetSampler',
-            num_images=calib['num_images'],
-            seed=calib['seed'])
-        if self.per_process:  # all images, augmented alike in every rank
-            cfg['sampler'].update(num_replicas=1, rank=0)
-            cfg['worker_init_fn'] = dict(type='mmofa.seed_worker', rank=0)
-        if 'num_workers' in calib:
-            cfg['num_workers'] = calib['num_workers']
-        # Workers seeded afresh on every pass (see calibration_batches).
-        cfg['persistent_workers'] = False
-        return self.runner.build_dataloader(cfg, seed=self.runner.seed)
-
-    # ---------------------------------------------------------------- run
     def run(self) -> dict:
-        self.runner.call_hook(f'before_{self.stage}')
-        self.runner.call_hook(f'before_{self.stage}_epoch')
-        self.runner.model.eval()
+        return run_subnet_loop(self, self._evaluate_all)
+
+    def _evaluate_all(self) -> dict:
         model = self.model
-        saved = self._snapshot(model)
-        random_state = get_random_state()  # evaluation draws no training
         entries = self.named_subnets()
         metrics, rows = OrderedDict(), []
         progress = ProgressLog(len(entries), f'{self.stage} subnets')
         message_hub = self.runner.message_hub
         predictions = OrderedDict()
+        evaluator = self.subnet_evaluator
         try:
             for name, subnet, resolution in entries:
                 message_hub.update_info(SUBNET_NAME_KEY, name)
-                result = self.evaluate_subnet(subnet, resolution)
+                result = evaluator.evaluate(subnet, resolution)
                 if self._recorder is not None:
                     predictions[name] = dict(
                         resolution=resolution,
@@ -288,72 +432,13 @@ class SubnetEvalMixin:
                     (f'{name}/{key}', value) for key, value in result.items())
                 rows.append((name, subnet, resolution, result))
                 progress.update(f'{name}: {format_metrics(result)}'
-                                f'{self.last_calibration}')
+                                f'{evaluator.last_calibration}')
         finally:
             message_hub.update_info(SUBNET_NAME_KEY, None)
-            self._restore(model, saved)
-            set_random_state(random_state)
         self._log_table(model, rows)
         if self.out is not None and is_main_process():
             write_predictions(self.out, predictions)
-        self.runner.call_hook(f'after_{self.stage}_epoch', metrics=metrics)
-        self.runner.call_hook(f'after_{self.stage}')
         return metrics
-
-    def evaluate_subnet(self, subnet, resolution: int) -> dict:
-        """Activate ``subnet`` (None: a static model as it is), recalibrate
-        BN at ``resolution`` if configured (static models too: their
-        statistics are those of the size they were calibrated at), and
-        evaluate there."""
-        if subnet is not None:
-            self.model.set_subnet(subnet.with_resolution(resolution))
-        self.last_calibration = ''
-        if self.calibrate_bn is not None:
-            start = time.perf_counter()
-            images = recalibrate_bn(
-                self.model,
-                self.calibration_batches(resolution),
-                all_reduce=not self.per_process)
-            self.last_calibration = (
-                f' (BN recalibrated on {images} images at {resolution} px '
-                f'in {time.perf_counter() - start:.1f} s)')
-        return self.evaluate_at(resolution)
-
-    def measure_score(self, subnet, score_key: str) -> float:
-        """The metric ``score_key`` of ``subnet`` at its resolution."""
-        result = self.evaluate_subnet(subnet, subnet.resolution)
-        if score_key not in result:
-            raise KeyError(f'score_key {score_key!r} is not among the '
-                           f'metrics {sorted(result)}')
-        return float(result[score_key])
-
-    def evaluate_at(self, resolution: int) -> dict:
-        loader = self.loader_for(resolution)
-        if self.per_process:
-            if resolution not in self._local_loaders:
-                self._local_loaders[resolution] = local_loader(loader)
-            loader = self._local_loaders[resolution]
-        for idx, data_batch in enumerate(loader):
-            self.run_iter(idx, data_batch)
-        if self.per_process:
-            return evaluate_locally(self.evaluator, len(loader.dataset))
-        return self.evaluator.evaluate(len(loader.dataset))
-
-    @staticmethod
-    def _snapshot(model):
-        buffers = {k: v.clone() for k, v in model.named_buffers()}
-        if not hasattr(model, 'mutator'):
-            return buffers, None, None
-        return buffers, model.mutator.current_choices, model.resolution
-
-    @staticmethod
-    def _restore(model, saved) -> None:
-        buffers, choices, resolution = saved
-        for key, value in model.named_buffers():
-            value.copy_(buffers[key])
-        if choices is not None:
-            model.mutator.set_choices(choices)
-            model.resolution = resolution
 
     def _log_table(self, model, rows) -> None:
         if not rows:
@@ -381,48 +466,20 @@ class SubnetEvalMixin:
 
 
 @LOOPS.register_module()
-class SubnetValLoop(SubnetEvalMixin, ValLoop):
-    """Validation of a set of subnets, each after BN recalibration.
-
-    For every subnet and resolution: activate it, recalibrate BN running
-    statistics on a fixed subset of training images resized to that
-    resolution (all-reduced across processes), evaluate, and report the
-    metrics prefixed with the subnet's name (``max_R224/accuracy/top1``).
-    The model's subnet and all its buffers are restored afterwards, so
-    validation has no effect on training. A static (exported) model is
-    evaluated as it is.
-
-    Args:
-        runner: The runner.
-        dataloader (dict): Evaluation dataloader; with several resolutions
-            its pipeline needs an ``mmofa.ResizeCenterCrop``.
-        evaluator (dict | list): The evaluator.
-        subnets (list): In order, any of: ``'max'`` / ``'min'`` (under the
-            current constraints), ``'grid'`` (the official uniform grid,
-            {min, max} of every dimension), ``'current'`` (the active one),
-            ``dict(type='random', num=N, seed=0)``, a subnet file, or
-            ``dict(name=..., subnet=...)``. Defaults to max and min.
-        resolutions (list[int]): Sizes for subnets without their own.
-            Defaults to ``[224]``.
-        calibrate_bn (dict | None): ``num_images`` (2000), ``batch_size``
-            (200), ``seed`` (0) and ``num_workers`` of BN recalibration;
-            None keeps the stored statistics.
-        calibration_dataloader (dict, optional): Calibration data; defaults
-            to the config's ``train_dataloader`` (training augmentation).
-        fp16 (bool): Evaluate in fp16. Defaults to False.
-    """
-    stage = 'val'
-
-
-@LOOPS.register_module()
-class SubnetTestLoop(SubnetEvalMixin, TestLoop):
+class SubnetTestLoop(SubnetValLoop):
     """Test of a set of subnets; arguments as :class:`SubnetValLoop`,
     ``subnets`` defaulting to the active one (``'current'``)."""
     stage = 'test'
     default_subnets = ('current', )
+    # The test hooks (``before_test_iter``...), not the validation ones.
+    run_iter = TestLoop.run_iter
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.test_loss: Dict[str, list] = {}  # what TestLoop.run_iter fills
 
 
-class SubnetScoringLoop(SubnetEvalMixin, TestLoop):
+class SubnetScoringLoop(TestLoop):
     """What the search and the accuracy-predictor loops share: candidate
     (subnet, resolution) pairs of a supernet, scored by ``score_key`` after
     BN recalibration, with progress saved to JSON files in the work dir.
@@ -436,23 +493,42 @@ class SubnetScoringLoop(SubnetEvalMixin, TestLoop):
     """
     stage = 'test'
     supernet_only = True
+    evaluates_subnets = False
+    # True: each process recalibrates and evaluates on its own, on all
+    # calibration and evaluation images (a sharded population), instead of
+    # sharing both across processes.
+    per_process = False
 
     def __init__(self, runner, dataloader, evaluator,
                  resolutions: Sequence[int], score_key: str,
                  calibrate_bn: Optional[dict],
                  calibration_dataloader: Optional[dict], save_interval: int,
                  fp16: bool):
-        super().__init__(
-            runner,
-            dataloader,
-            evaluator,
-            subnets=['current'],
-            resolutions=resolutions,
-            calibrate_bn=calibrate_bn,
-            calibration_dataloader=calibration_dataloader,
-            fp16=fp16)
+        self.resolutions = [int(r) for r in resolutions]
+        if not self.resolutions:
+            raise ValueError('resolutions must not be empty')
+        self.subnet_evaluator = SubnetEvaluator(
+            self, dataloader if isinstance(dataloader, dict) else None,
+            calibrate_bn, calibration_dataloader,
+            len(self.resolutions) > 1, self.per_process)
+        super().__init__(runner, dataloader, evaluator, fp16)
         self.score_key = score_key
         self.save_interval = max(1, int(save_interval))
+
+    @property
+    def model(self):
+        return model_of(self)
+
+    @property
+    def calibrate_bn(self) -> Optional[dict]:
+        return self.subnet_evaluator.calibrate_bn
+
+    def check_resolutions(self, model) -> None:
+        check_supernet_resolutions(model, self.resolutions,
+                                   f'{self.stage}_cfg.resolutions')
+
+    def measure_score(self, subnet, score_key: str) -> float:
+        return self.subnet_evaluator.measure_score(subnet, score_key)
 
     def build_codec(self) -> PopulationCodec:
         """The population codec of the supernet's family, for

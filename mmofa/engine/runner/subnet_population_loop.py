@@ -11,8 +11,6 @@ from mmengine.dist import (all_gather_object, broadcast_object_list,
 from mmengine.logging import print_log
 
 from mmofa.engine.dist import patient_group
-from mmofa.engine.hooks.random_state_hook import (get_random_state,
-                                                  set_random_state)
 from mmofa.engine.progress import ProgressLog
 from mmofa.registry import LOOPS
 from mmofa.structures import read_subnet_file
@@ -20,7 +18,7 @@ from mmofa.structures.subnet_base import is_number
 from mmofa.utils.arguments import check_keys
 from .population_results import (combine_records, merge_shards, parse_shard,
                                  shard_indices, shard_path, write_population)
-from .subnet_loops import SubnetScoringLoop
+from .subnet_loops import SubnetScoringLoop, run_subnet_loop
 
 POPULATION_KEYS = dict(
     random=(('num', ), ('seed', )),
@@ -235,16 +233,15 @@ class SubnetPopulationLoop(SubnetScoringLoop):
 
     # ---------------------------------------------------------------- run
     def run(self) -> dict:
-        self.runner.call_hook('before_test')
-        self.runner.call_hook('before_test_epoch')
-        self.runner.model.eval()
         model = self.model
         if not hasattr(model, 'set_subnet'):
             raise TypeError(f'{type(self).__name__} needs a supernet (an OFA '
                             f'model), not {type(model).__name__}')
         self.check_resolutions(model)
-        saved = self._snapshot(model)
-        random_state = get_random_state()
+        return run_subnet_loop(self, self._evaluate_population)
+
+    def _evaluate_population(self) -> dict:
+        model = self.model
         index, count = self.process_shard()
         # Made while the processes are together; used once all are done.
         group = patient_group(self.merge_timeout) if get_world_size() > 1 \
@@ -255,8 +252,6 @@ class SubnetPopulationLoop(SubnetScoringLoop):
             records = self.evaluate_shard(entries, settings, index, count)
             summary = self.merge(settings, records, index, count, group)
         finally:
-            self._restore(model, saved)
-            set_random_state(random_state)
             if group is not None:
                 dist.destroy_process_group(group)
         metrics = {}
@@ -264,8 +259,6 @@ class SubnetPopulationLoop(SubnetScoringLoop):
             for key in ('num_subnets', 'mean_score', 'kendall_tau'):
                 if summary.get(key) is not None:
                     metrics[f'population/{key}'] = summary[key]
-        self.runner.call_hook('after_test_epoch', metrics=metrics)
-        self.runner.call_hook('after_test')
         return metrics
 
     def evaluate_shard(self, entries: List[dict], settings: dict, index: int,
@@ -314,7 +307,7 @@ class SubnetPopulationLoop(SubnetScoringLoop):
         architecture written to the submission JSON."""
         model = self.model
         subnet, size = entry['subnet'], entry['resolution']
-        metrics = self.evaluate_subnet(subnet, size)
+        metrics = self.subnet_evaluator.evaluate(subnet, size)
         if self.score_key not in metrics:
             raise KeyError(f'score_key {self.score_key!r} is not among the '
                            f'metrics {sorted(metrics)}')
