@@ -21,7 +21,7 @@ model = dict(
 
 # (name, epochs, warmup, lr, constraints, subnets, reorganize)
 stages = [
-    ('teacher', 16, 0, 0.2,
+    ('teacher', 16, 0, 0.05,
      dict(depth=[2], expand_ratio=[0.35], width_mult=[1.0]), 1, None),
     ('depth', 4, 1, 0.02, dict(expand_ratio=[0.35],
                                width_mult=[1.0]), 2, None),

@@ -11,10 +11,10 @@ custom_hooks = []
 test_cfg = dict(
     _delete_=True,
     type='mmofa.EvolutionSearchLoop',
-    # MFLOPs: the space spans 1.3-4.5 at 48 px, 2.4-7.8 at 64 px.
-    constraints=[dict(flops=2.5),
-                 dict(flops=4.0),
-                 dict(flops=6.0)],
+    # MFLOPs: the space spans 3.6-14.9 at 48 px, 6.2-25.7 at 64 px.
+    constraints=[dict(flops=6.0),
+                 dict(flops=10.0),
+                 dict(flops=16.0)],
     resolutions=[48, 56, 64],
     population_size=16,
     generations=6,

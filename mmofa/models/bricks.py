@@ -1,6 +1,6 @@
 """Plain building blocks shared by the static networks and the supernets."""
 from collections import OrderedDict
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -124,3 +124,17 @@ def build_last_conv(in_channels: int,
             feature_mix_layer=conv_bn_act(
                 expand_channels, out_channels, 1, act='h_swish',
                 with_bn=False)))
+
+
+def max_pool() -> nn.MaxPool2d:
+    """The 3x3 stride-2 max pooling after a ResNet's input stem."""
+    return nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+
+
+def forward_stages(net: nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor]:
+    """A static ResNet's forward: ``stem``, ``max_pool``, ``layer1`` to
+    ``layer{num_stages}``, global average pooling."""
+    x = net.max_pool(net.stem(x))
+    for s in range(net.num_stages):
+        x = getattr(net, f'layer{s + 1}')(x)
+    return (global_avg_pool(x).flatten(1), )

@@ -34,26 +34,17 @@ class MobileNetV3PopulationCodec(PopulationCodec):
     official ``MobileNetArchEncoder``'s one-hot code; the cost slots are the
     blocks, a slot's combination its (kernel, expand) pair.
 
-    Args:
-        space (MobileNetV3SearchSpace): The supernet's search space.
-        resolutions (Sequence[int]): Candidate input sizes.
-        couplings (Sequence[dict]): The mutator's couplings (CompOFA's
-            ``(depth, expand_ratio)`` pairs): every population drawn, mutated
-            or crossed over is put back into the coupled space, each stage's
-            expand ratios following its depth.
+    Built as :class:`PopulationCodec`; its ``couplings`` are CompOFA's
+    ``(depth, expand_ratio)`` pairs: every population drawn, mutated or
+    crossed over is put back into the coupled space, each stage's expand
+    ratios following its depth.
     """
 
-    def __init__(self,
-                 space: MobileNetV3SearchSpace,
-                 resolutions: Sequence[int],
-                 couplings: Sequence[dict] = ()):
-        super().__init__(resolutions)
-        self.space = space
-        self.num_blocks = space.num_blocks
-        self.block_stage = np.repeat(
-            np.arange(space.num_stages), space.max_depths)
-        self.block_position = np.concatenate(
-            [np.arange(d) for d in space.max_depths])
+    takes_couplings = True
+    family = 'OFA MobileNetV3'
+
+    def build(self, couplings: Sequence[dict]) -> None:
+        space = self.space
         # Candidates per block / stage; their counts bound random indices.
         self.num_kernels = np.array(
             [len(space.kernel_sizes[s]) for s in self.block_stage])
@@ -138,31 +129,14 @@ class MobileNetV3PopulationCodec(PopulationCodec):
                     self.resolutions[population.resolution[i]]))
         return subnets
 
-    def from_subnets(self,
-                     subnets: Sequence[MobileNetV3Subnet],
-                     default_resolution: Optional[int] = None
-                     ) -> MobileNetV3Population:
-        """Index arrays of checked subnets; skipped blocks get index 0.
-        A subnet without a resolution takes ``default_resolution``."""
+    def subnet_genes(self, subnet: MobileNetV3Subnet, genes: dict) -> None:
         space = self.space
-        n = len(subnets)
-        kernel = np.zeros((n, self.num_blocks), dtype=np.int64)
-        expand = np.zeros((n, self.num_blocks), dtype=np.int64)
-        depth = np.zeros((n, space.num_stages), dtype=np.int64)
-        resolution = np.zeros(n, dtype=np.int64)
-        for i, subnet in enumerate(subnets):
-            resolution[i] = self.resolution_index(
-                subnet.resolution or default_resolution, i)
-            start = 0
-            for s, max_depth in enumerate(space.max_depths):
-                depth[i, s] = space.depths[s].index(subnet.depth[s])
-                for b, (k, e) in enumerate(
-                        zip(subnet.kernel_size[s], subnet.expand_ratio[s])):
-                    kernel[i, start + b] = space.kernel_sizes[s].index(k)
-                    expand[i, start + b] = space.expand_ratios[s].index(e)
-                start += max_depth
-        return Population(
-            dict(kernel=kernel, expand=expand, depth=depth), resolution)
+        for s, start in enumerate(self.stage_start):
+            genes['depth'][s] = space.depths[s].index(subnet.depth[s])
+            for b, (k, e) in enumerate(
+                    zip(subnet.kernel_size[s], subnet.expand_ratio[s])):
+                genes['kernel'][start + b] = space.kernel_sizes[s].index(k)
+                genes['expand'][start + b] = space.expand_ratios[s].index(e)
 
     def slot_indices(self, population: Population) -> np.ndarray:
         """Each block's (kernel, expand) pair as one index, -1 if skipped."""

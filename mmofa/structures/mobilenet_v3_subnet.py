@@ -15,15 +15,15 @@
 Every error names the key, the value, what was allowed and the source.
 """
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from numbers import Number
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 from mmofa.utils import make_divisible
-from .subnet_base import (StagedSearchSpace, SubnetError, arch_dict_list,
-                          arch_dict_resolution, check_keys, check_per_block,
-                          check_per_stage, choice, dump_in_format, is_number,
+from .subnet_base import (StagedSearchSpace, Subnet, SubnetError,
+                          arch_dict_list, arch_dict_resolution, check_keys,
+                          check_per_block, choice, dump_in_format, is_number,
                           load_subnet_data, optional_resolution)
 
 
@@ -72,7 +72,7 @@ class MobileNetV3SearchSpace(StagedSearchSpace):
 
 
 @dataclass(frozen=True)
-class MobileNetV3Subnet:
+class MobileNetV3Subnet(Subnet):
     """The active blocks of an OFA MobileNetV3 and, optionally, a resolution.
 
     ``kernel_size[s]`` and ``expand_ratio[s]`` hold one entry per active
@@ -84,29 +84,24 @@ class MobileNetV3Subnet:
     expand_ratio: Tuple[Tuple[Number, ...], ...]
     resolution: Optional[int] = None
 
-    def with_resolution(self,
-                        resolution: Optional[int]) -> 'MobileNetV3Subnet':
-        return replace(self, resolution=resolution)
-
     # ------------------------------------------------------------ checks
-    def checked(self,
-                space: MobileNetV3SearchSpace,
-                source: str = 'subnet') -> 'MobileNetV3Subnet':
-        """This subnet validated against ``space``, numbers made canonical."""
-        check_per_stage(self, ('depth', 'kernel_size', 'expand_ratio'),
-                        space.num_stages, source)
+    per_stage_fields = ('depth', 'kernel_size', 'expand_ratio')
+    mmofa_fields = ('depth', 'kernel_size', 'expand_ratio')
+    mmofa_space_fields = ('width_mult', )
+
+    def checked_fields(self, space: MobileNetV3SearchSpace,
+                       source: str) -> dict:
         depth = tuple(
             choice(d, space.depths[s], f'depth[{s}]', source, 'depths')
             for s, d in enumerate(self.depth))
-        kernel_size, expand_ratio = [], []
+        fields = dict(depth=depth, kernel_size=[], expand_ratio=[])
         for s in range(space.num_stages):
-            for name, out, allowed, label in (('kernel_size', kernel_size,
-                                               space.kernel_sizes[s],
-                                               'kernel sizes'),
-                                              ('expand_ratio', expand_ratio,
-                                               space.expand_ratios[s],
-                                               'expand ratios')):
-                out.append(
+            for name, allowed, label in (('kernel_size', space.kernel_sizes[s],
+                                          'kernel sizes'),
+                                         ('expand_ratio',
+                                          space.expand_ratios[s],
+                                          'expand ratios')):
+                fields[name].append(
                     check_per_block(
                         getattr(self, name)[s],
                         f'{name}[{s}]',
@@ -116,9 +111,10 @@ class MobileNetV3Subnet:
                         source,
                         label,
                         integer=name == 'kernel_size'))
-        return MobileNetV3Subnet(
-            depth, tuple(kernel_size), tuple(expand_ratio),
-            optional_resolution(self.resolution, source, space.min_resolution))
+        return dict(
+            fields,
+            kernel_size=tuple(fields['kernel_size']),
+            expand_ratio=tuple(fields['expand_ratio']))
 
     # --------------------------------------------------- official dict
     @classmethod
@@ -174,36 +170,7 @@ class MobileNetV3Subnet:
             ks += list(self.kernel_size[s]) + [space.kernel_sizes[s][0]] * pad
             e += list(self.expand_ratio[s]) + [space.expand_ratios[s][0]] * pad
         arch = {'ks': ks, 'e': e, 'd': list(self.depth)}
-        if self.resolution is not None:
-            arch['image_size'] = self.resolution
-        return arch
-
-    # ------------------------------------------------------ mmofa YAML
-    @classmethod
-    def from_mmofa(cls,
-                   data: Mapping,
-                   space: MobileNetV3SearchSpace,
-                   source: str = 'subnet') -> 'MobileNetV3Subnet':
-        check_keys(data, {
-            'depth', 'kernel_size', 'expand_ratio', 'resolution', 'width_mult'
-        }, {'depth', 'kernel_size', 'expand_ratio'}, source)
-        if 'width_mult' in data and data['width_mult'] != space.width_mult:
-            raise SubnetError(
-                f'{source}: width_mult = {data["width_mult"]!r} but the '
-                f'supernet has width_mult {space.width_mult}')
-        return cls(data['depth'], data['kernel_size'], data['expand_ratio'],
-                   data.get('resolution')).checked(space, source)
-
-    def to_mmofa(self, space: MobileNetV3SearchSpace) -> dict:
-        data = {
-            'depth': list(self.depth),
-            'kernel_size': [list(k) for k in self.kernel_size],
-            'expand_ratio': [list(e) for e in self.expand_ratio],
-            'width_mult': space.width_mult,
-        }
-        if self.resolution is not None:
-            data['resolution'] = self.resolution
-        return data
+        return self.sized(arch, 'image_size')
 
     # ---------------------------------------------------- MMRazor YAML
     @classmethod

@@ -103,11 +103,13 @@ class Population:
 class PopulationCodec:
     """The vectorised operators of populations of one search space.
 
-    A subclass sets the gene layout in ``__init__`` with :meth:`set_genes`
-    and implements the family's parts: :meth:`to_subnets`,
+    The base sets what every family has (the resolutions, the space, its
+    blocks stage after stage) and calls :meth:`build`, where a family
+    declares its genes (:meth:`set_genes`), encoding size and cost slots.
+    A family implements its parts: :meth:`to_subnets`,
     :meth:`from_subnets`, :meth:`encode` (the predictor's features),
     :meth:`active` (which blocks run), and the cost slots
-    (:meth:`slot_indices`, :attr:`slot_sizes`).
+    (:meth:`slot_indices`, :attr:`slot_sizes`, :meth:`slot_costs`).
 
     Random draws, mutation and crossover follow Once-for-All's evolution:
     every gene column uniform and independent; a mutation redraws each
@@ -116,16 +118,47 @@ class PopulationCodec:
     ``resolution_prob``; a crossover takes each gene from either parent.
 
     Args:
+        space: The supernet's search space (with ``max_depths``).
         resolutions (Sequence[int]): Candidate input sizes.
+        couplings (Sequence[dict]): The mutator's couplings; only a family
+            whose ``takes_couplings`` is True (MobileNetV3: CompOFA's)
+            accepts any.
     """
+    #: Whether :meth:`build` handles the mutator's couplings.
+    takes_couplings = False
+    #: The family's name in messages.
+    family = 'this family'
 
-    def __init__(self, resolutions: Sequence[int]):
+    def __init__(self,
+                 space,
+                 resolutions: Sequence[int],
+                 couplings: Sequence[dict] = ()):
         if not resolutions:
             raise ValueError('resolutions must not be empty')
+        if couplings and not self.takes_couplings:
+            raise NotImplementedError(f'{self.family} populations take no '
+                                      f'couplings, got {list(couplings)}')
         self.resolutions = tuple(int(r) for r in resolutions)
+        self.space = space
         self.gene_counts: Dict[str, np.ndarray] = {}
         self.gene_groups: Dict[str, str] = {}
         self.group_sizes: Dict[str, int] = {}
+        # The supernet's blocks, stage after stage: the stage and the
+        # position in it of each.
+        self.num_blocks = int(sum(space.max_depths))
+        self.block_stage = np.repeat(
+            np.arange(len(space.max_depths)), space.max_depths)
+        self.block_position = np.concatenate(
+            [np.arange(d) for d in space.max_depths])
+        #: The index of each stage's first block.
+        self.stage_start = np.concatenate([[0],
+                                           np.cumsum(space.max_depths)[:-1]
+                                           ]).astype(np.int64)
+        self.build(couplings)
+
+    def build(self, couplings: Sequence[dict]) -> None:
+        """Declare the genes, the encoding size and the cost slots."""
+        raise NotImplementedError
 
     def set_genes(self, genes: Sequence[Tuple[str, Sequence[int], str]]):
         """Declare the genes, in order: ``(name, candidates per column,
@@ -224,6 +257,24 @@ class PopulationCodec:
     def from_subnets(self,
                      subnets: Sequence,
                      default_resolution: Optional[int] = None) -> Population:
+        """Index arrays of checked subnets (the family's
+        :meth:`subnet_genes`); skipped blocks get index 0. A subnet without
+        a resolution takes ``default_resolution``."""
+        n = len(subnets)
+        genes = {
+            name: np.zeros((n, len(counts)), dtype=np.int64)
+            for name, counts in self.gene_counts.items()
+        }
+        resolution = np.zeros(n, dtype=np.int64)
+        for i, subnet in enumerate(subnets):
+            resolution[i] = self.resolution_index(
+                subnet.resolution or default_resolution, i)
+            self.subnet_genes(subnet, {k: v[i] for k, v in genes.items()})
+        return Population(genes, resolution)
+
+    def subnet_genes(self, subnet, genes: Dict[str, np.ndarray]) -> None:
+        """Write ``subnet``'s choice indices into its rows ``genes``
+        (zeros)."""
         raise NotImplementedError
 
     #: Choices of each cost slot: ``slot_sizes[i]`` combinations.

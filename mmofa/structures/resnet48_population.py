@@ -1,11 +1,11 @@
 """Populations of ResNet-48 subnets (the CVPR 2022 NAS track 1 space):
 genes, a one-hot encoding for the accuracy predictor, cost slots."""
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import numpy as np
 
 from .population import Population, PopulationCodec, padded
-from .resnet48_subnet import ResNet48SearchSpace, ResNet48Subnet
+from .resnet48_subnet import ResNet48Subnet
 
 
 class ResNet48PopulationCodec(PopulationCodec):
@@ -24,26 +24,15 @@ class ResNet48PopulationCodec(PopulationCodec):
     which blocks are set). Cost slots: the stem (its width), each block
     (input, middle and output width), the classifier (its input width).
 
-    Args:
-        space (ResNet48SearchSpace): The supernet's search space.
-        resolutions (Sequence[int]): Candidate input sizes.
-        couplings: Not supported (must be empty).
+
+    Built as :class:`PopulationCodec` (no couplings).
     """
 
-    def __init__(self,
-                 space: ResNet48SearchSpace,
-                 resolutions: Sequence[int],
-                 couplings: Sequence[dict] = ()):
-        super().__init__(resolutions)
-        if couplings:
-            raise NotImplementedError('ResNet-48 populations take no '
-                                      f'couplings, got {couplings}')
-        self.space = space
+    family = 'ResNet-48'
+
+    def build(self, couplings: Sequence[dict]) -> None:
+        space = self.space
         stages = space.num_stages
-        self.num_blocks = space.num_blocks
-        self.block_stage = np.repeat(np.arange(stages), space.max_depths)
-        self.block_position = np.concatenate(
-            [np.arange(d) for d in space.max_depths])
         num_r = len(space.channel_ratios)
         self.set_genes([
             ('depth', [len(d) for d in space.depths], 'depth'),
@@ -88,12 +77,11 @@ class ResNet48PopulationCodec(PopulationCodec):
     def to_subnets(self, population: Population) -> List[ResNet48Subnet]:
         space, subnets = self.space, []
         ratios = space.channel_ratios
-        starts = np.concatenate([[0], np.cumsum(space.max_depths)[:-1]])
         for i in range(len(population)):
             depth = tuple(space.depths[s][d]
                           for s, d in enumerate(population.depth[i]))
             mids = tuple(
-                tuple(ratios[population.mid[i, starts[s] + b]]
+                tuple(ratios[population.mid[i, self.stage_start[s] + b]]
                       for b in range(depth[s])) for s in range(len(depth)))
             subnets.append(
                 ResNet48Subnet(depth,
@@ -102,29 +90,15 @@ class ResNet48PopulationCodec(PopulationCodec):
                                self.resolutions[population.resolution[i]]))
         return subnets
 
-    def from_subnets(self,
-                     subnets: Sequence[ResNet48Subnet],
-                     default_resolution: Optional[int] = None) -> Population:
-        """Index arrays of checked subnets; skipped blocks get index 0."""
-        space, n = self.space, len(subnets)
-        ratios = space.channel_ratios
-        genes = {
-            name: np.zeros((n, len(counts)), dtype=np.int64)
-            for name, counts in self.gene_counts.items()
-        }
-        resolution = np.zeros(n, dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(space.max_depths)[:-1]])
-        for i, subnet in enumerate(subnets):
-            resolution[i] = self.resolution_index(
-                subnet.resolution or default_resolution, i)
-            genes['depth'][i] = [
-                space.depths[s].index(d) for s, d in enumerate(subnet.depth)
-            ]
-            genes['out'][i] = [ratios.index(r) for r in subnet.out_ratio]
-            for s, mids in enumerate(subnet.mid_ratio):
-                for b, ratio in enumerate(mids):
-                    genes['mid'][i, starts[s] + b] = ratios.index(ratio)
-        return Population(genes, resolution)
+    def subnet_genes(self, subnet: ResNet48Subnet, genes: dict) -> None:
+        space, ratios = self.space, self.space.channel_ratios
+        genes['depth'][:] = [
+            space.depths[s].index(d) for s, d in enumerate(subnet.depth)
+        ]
+        genes['out'][:] = [ratios.index(r) for r in subnet.out_ratio]
+        for s, mids in enumerate(subnet.mid_ratio):
+            for b, ratio in enumerate(mids):
+                genes['mid'][self.stage_start[s] + b] = ratios.index(ratio)
 
     # -------------------------------------------------------------- costs
     def slot_indices(self, population: Population) -> np.ndarray:

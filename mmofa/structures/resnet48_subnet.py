@@ -25,14 +25,13 @@ stage share one output width (stage 1 also with the stem, whose output is
 its first shortcut). In the code, the second digits of a stage's blocks (and
 in stage 1 the stem digit) are therefore equal, as in every released code.
 """
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Tuple, Union
 
 from mmofa.utils import make_divisible
-from .subnet_base import (StagedSearchSpace, SubnetError, check_keys,
-                          check_per_block, check_per_stage, choice,
-                          dump_in_format, is_int, optional_resolution,
+from .subnet_base import (StagedSearchSpace, Subnet, SubnetError, check_keys,
+                          check_per_block, choice, dump_in_format, is_int,
                           read_subnet_file)
 
 TRACK_CHANNEL_RATIOS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7)
@@ -114,7 +113,7 @@ class ResNet48SearchSpace(StagedSearchSpace):
 
 
 @dataclass(frozen=True)
-class ResNet48Subnet:
+class ResNet48Subnet(Subnet):
     """The active blocks of an elastic ResNet-48 and, optionally, a size.
 
     ``out_ratio[s]`` is the output width ratio of every block of stage ``s``
@@ -126,29 +125,24 @@ class ResNet48Subnet:
     mid_ratio: Tuple[Tuple[float, ...], ...]
     resolution: Optional[int] = None
 
-    def with_resolution(self, resolution: Optional[int]) -> 'ResNet48Subnet':
-        return replace(self, resolution=resolution)
+    per_stage_fields = ('depth', 'out_ratio', 'mid_ratio')
+    mmofa_fields = ('depth', 'out_ratio', 'mid_ratio')
+    mmofa_space_fields = ('base_channels', )
 
-    def checked(self,
-                space: ResNet48SearchSpace,
-                source: str = 'subnet') -> 'ResNet48Subnet':
-        """This subnet validated against ``space``, numbers canonical."""
-        check_per_stage(self, ('depth', 'out_ratio', 'mid_ratio'),
-                        space.num_stages, source)
+    def checked_fields(self, space: ResNet48SearchSpace, source: str) -> dict:
         ratios = space.channel_ratios
         depth = tuple(
             choice(d, space.depths[s], f'depth[{s}]', source, 'depths')
             for s, d in enumerate(self.depth))
-        out_ratio = tuple(
-            choice(r, ratios, f'out_ratio[{s}]', source, 'channel ratios')
-            for s, r in enumerate(self.out_ratio))
-        mid_ratio = tuple(
-            check_per_block(blocks, f'mid_ratio[{s}]', s, depth[s], ratios,
-                            source, 'channel ratios')
-            for s, blocks in enumerate(self.mid_ratio))
-        return ResNet48Subnet(
-            depth, out_ratio, mid_ratio,
-            optional_resolution(self.resolution, source, space.min_resolution))
+        return dict(
+            depth=depth,
+            out_ratio=tuple(
+                choice(r, ratios, f'out_ratio[{s}]', source, 'channel ratios')
+                for s, r in enumerate(self.out_ratio)),
+            mid_ratio=tuple(
+                check_per_block(blocks, f'mid_ratio[{s}]', s, depth[s], ratios,
+                                source, 'channel ratios')
+                for s, blocks in enumerate(self.mid_ratio)))
 
     # -------------------------------------------------------- arch code
     @classmethod
@@ -263,34 +257,6 @@ class ResNet48Subnet:
                 f'allowed: {list(TRACK_RESOLUTIONS)}')
         return str(TRACK_RESOLUTIONS.index(resolution) + 1) + \
             self.to_arch_code(space)
-
-    # ---------------------------------------------------------- mapping
-    @classmethod
-    def from_mmofa(cls,
-                   data: Mapping,
-                   space: ResNet48SearchSpace,
-                   source: str = 'subnet') -> 'ResNet48Subnet':
-        check_keys(data, {
-            'depth', 'out_ratio', 'mid_ratio', 'resolution', 'base_channels'
-        }, {'depth', 'out_ratio', 'mid_ratio'}, source)
-        if 'base_channels' in data and \
-                list(data['base_channels']) != list(space.base_channels):
-            raise SubnetError(
-                f'{source}: base_channels = {data["base_channels"]!r} but the '
-                f'supernet has {list(space.base_channels)}')
-        return cls(data['depth'], data['out_ratio'], data['mid_ratio'],
-                   data.get('resolution')).checked(space, source)
-
-    def to_mmofa(self, space: ResNet48SearchSpace) -> dict:
-        data = {
-            'depth': list(self.depth),
-            'out_ratio': list(self.out_ratio),
-            'mid_ratio': [list(m) for m in self.mid_ratio],
-            'base_channels': list(space.base_channels),
-        }
-        if self.resolution is not None:
-            data['resolution'] = self.resolution
-        return data
 
 
 ResNet48SubnetLike = Union[ResNet48Subnet, Mapping, str, int, Path]

@@ -1,11 +1,11 @@
 """Populations of OFA ResNet50 subnets (the official ``ofa_resnet50``
 space): genes, the official ``ResNetArchEncoder`` features, cost slots."""
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import numpy as np
 
 from .population import Population, PopulationCodec
-from .resnet_subnet import ResNetSearchSpace, ResNetSubnet
+from .resnet_subnet import ResNetSubnet
 
 
 class ResNetPopulationCodec(PopulationCodec):
@@ -29,26 +29,15 @@ class ResNetPopulationCodec(PopulationCodec):
     (input, output width and expand ratio), the classifier (its input
     width).
 
-    Args:
-        space (ResNetSearchSpace): The supernet's search space.
-        resolutions (Sequence[int]): Candidate input sizes.
-        couplings: Not supported (must be empty).
+
+    Built as :class:`PopulationCodec` (no couplings).
     """
 
-    def __init__(self,
-                 space: ResNetSearchSpace,
-                 resolutions: Sequence[int],
-                 couplings: Sequence[dict] = ()):
-        super().__init__(resolutions)
-        if couplings:
-            raise NotImplementedError('OFA ResNet populations take no '
-                                      f'couplings, got {couplings}')
-        self.space = space
+    family = 'OFA ResNet'
+
+    def build(self, couplings: Sequence[dict]) -> None:
+        space = self.space
         stages = space.num_stages
-        self.num_blocks = space.num_blocks
-        self.block_stage = np.repeat(np.arange(stages), space.max_depths)
-        self.block_position = np.concatenate(
-            [np.arange(d) for d in space.max_depths])
         self.stem_depths = (min(space.depths), max(space.depths))
         num_w, num_e = len(space.width_mults), len(space.expand_ratios)
         self.set_genes([
@@ -116,32 +105,19 @@ class ResNetPopulationCodec(PopulationCodec):
                     self.resolutions[population.resolution[i]]))
         return subnets
 
-    def from_subnets(self,
-                     subnets: Sequence[ResNetSubnet],
-                     default_resolution: Optional[int] = None) -> Population:
-        """Index arrays of checked subnets; skipped blocks get index 0."""
-        space, n = self.space, len(subnets)
-        genes = {
-            name: np.zeros((n, len(counts)), dtype=np.int64)
-            for name, counts in self.gene_counts.items()
-        }
-        resolution = np.zeros(n, dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(space.max_depths)[:-1]])
-        for i, subnet in enumerate(subnets):
-            resolution[i] = self.resolution_index(
-                subnet.resolution or default_resolution, i)
-            genes['stem'][i, 0] = int(space.stem_residual(subnet.stem_depth))
-            genes['depth'][i] = [
-                space.depths.index(d) for d in subnet.stage_depths
-            ]
-            genes['width'][i] = [
-                space.width_mults.index(w) for w in subnet.width_mult
-            ]
-            for s, ratios in enumerate(subnet.expand_ratio):
-                for b, ratio in enumerate(ratios):
-                    genes['expand'][i, starts[s] + b] = \
-                        space.expand_ratios.index(ratio)
-        return Population(genes, resolution)
+    def subnet_genes(self, subnet: ResNetSubnet, genes: dict) -> None:
+        space = self.space
+        genes['stem'][0] = int(space.stem_residual(subnet.stem_depth))
+        genes['depth'][:] = [
+            space.depths.index(d) for d in subnet.stage_depths
+        ]
+        genes['width'][:] = [
+            space.width_mults.index(w) for w in subnet.width_mult
+        ]
+        for s, ratios in enumerate(subnet.expand_ratio):
+            for b, ratio in enumerate(ratios):
+                genes['expand'][self.stage_start[s] + b] = \
+                    space.expand_ratios.index(ratio)
 
     # -------------------------------------------------------------- costs
     def slot_indices(self, population: Population) -> np.ndarray:

@@ -22,15 +22,15 @@ for its output and for each stage.
 
 Every error names the key, the value, what was allowed and the source.
 """
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from numbers import Number
 from pathlib import Path
 from typing import Dict, Mapping, Optional, Tuple, Union
 
 from mmofa.utils import make_divisible
-from .subnet_base import (SubnetError, arch_dict_list, arch_dict_resolution,
-                          check_keys, choice, dump_in_format, load_subnet_data,
-                          optional_resolution)
+from .subnet_base import (Subnet, SubnetError, arch_dict_list,
+                          arch_dict_resolution, check_keys, choice,
+                          dump_in_format, load_subnet_data)
 
 RESNET50_BASE_DEPTHS = (2, 2, 4, 2)
 RESNET50_STAGE_WIDTHS = (256, 512, 1024, 2048)
@@ -100,7 +100,7 @@ class ResNetSearchSpace:
 
 
 @dataclass(frozen=True)
-class ResNetSubnet:
+class ResNetSubnet(Subnet):
     """The active part of an OFA ResNet and, optionally, a resolution.
 
     ``depth`` has ``1 + num_stages`` entries (input stem first; the stem's
@@ -114,9 +114,6 @@ class ResNetSubnet:
     width_mult: Tuple[Number, ...]
     resolution: Optional[int] = None
 
-    def with_resolution(self, resolution: Optional[int]) -> 'ResNetSubnet':
-        return replace(self, resolution=resolution)
-
     @property
     def stem_depth(self) -> int:
         return self.depth[0]
@@ -125,10 +122,9 @@ class ResNetSubnet:
     def stage_depths(self) -> Tuple[int, ...]:
         return self.depth[1:]
 
-    def checked(self,
-                space: ResNetSearchSpace,
-                source: str = 'subnet') -> 'ResNetSubnet':
-        """This subnet validated against ``space``, numbers canonical."""
+    mmofa_fields = ('depth', 'expand_ratio', 'width_mult')
+
+    def checked_fields(self, space: ResNetSearchSpace, source: str) -> dict:
         lengths = dict(
             depth=1 + space.num_stages,
             expand_ratio=space.num_stages,
@@ -163,9 +159,10 @@ class ResNetSubnet:
                     choice(e, space.expand_ratios, f'expand_ratio[{s}][{b}]',
                            source, 'expand ratios')
                     for b, e in enumerate(blocks)))
-        return ResNetSubnet(
-            tuple(depth), tuple(expand_ratio), width_mult,
-            optional_resolution(self.resolution, source, space.min_resolution))
+        return dict(
+            depth=tuple(depth),
+            expand_ratio=tuple(expand_ratio),
+            width_mult=width_mult)
 
     # --------------------------------------------------- official dict
     @classmethod
@@ -218,30 +215,7 @@ class ResNetSubnet:
             'e': e,
             'w': [space.width_mults.index(w) for w in self.width_mult],
         }
-        if self.resolution is not None:
-            arch['image_size'] = self.resolution
-        return arch
-
-    # ------------------------------------------------------ mmofa YAML
-    @classmethod
-    def from_mmofa(cls,
-                   data: Mapping,
-                   space: ResNetSearchSpace,
-                   source: str = 'subnet') -> 'ResNetSubnet':
-        check_keys(data, {'depth', 'expand_ratio', 'width_mult', 'resolution'},
-                   {'depth', 'expand_ratio', 'width_mult'}, source)
-        return cls(data['depth'], data['expand_ratio'], data['width_mult'],
-                   data.get('resolution')).checked(space, source)
-
-    def to_mmofa(self, space: ResNetSearchSpace) -> dict:
-        data = {
-            'depth': list(self.depth),
-            'expand_ratio': [list(e) for e in self.expand_ratio],
-            'width_mult': list(self.width_mult),
-        }
-        if self.resolution is not None:
-            data['resolution'] = self.resolution
-        return data
+        return self.sized(arch, 'image_size')
 
 
 _SLOTS = dict(

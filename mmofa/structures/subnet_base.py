@@ -3,6 +3,7 @@ per-stage and per-block checks, resolutions, subnet files and format
 dispatch. No family owns this module; every family's subnet module uses it.
 """
 import json
+from dataclasses import replace
 from numbers import Number
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
@@ -12,6 +13,85 @@ import yaml
 
 class SubnetError(ValueError):
     """A subnet description that does not fit a supernet's search space."""
+
+
+class Subnet:
+    """What every family's subnet (a frozen, hashable dataclass with a
+    ``resolution`` field) shares.
+
+    :meth:`checked` validates a subnet against its space: the fields of
+    :attr:`per_stage_fields` must be one entry per stage, the family's
+    :meth:`checked_fields` returns the other fields canonical (each value
+    one of the candidates, or a ``SubnetError`` naming it), and the
+    resolution must be one the network takes.
+    """
+    #: Fields with one entry per stage (checked before the values).
+    per_stage_fields: Tuple[str, ...] = ()
+
+    def with_resolution(self, resolution: Optional[int]):
+        """This subnet at another input size (None: none)."""
+        return replace(self, resolution=resolution)
+
+    def sized(self, data: dict, key: str = 'resolution') -> dict:
+        """``data`` with this subnet's resolution under ``key``, if it has
+        one (a format's mapping)."""
+        if self.resolution is not None:
+            data[key] = self.resolution
+        return data
+
+    def checked(self, space, source: str = 'subnet'):
+        """This subnet validated against ``space``, numbers canonical."""
+        if self.per_stage_fields:
+            check_per_stage(self, self.per_stage_fields, space.num_stages,
+                            source)
+        return type(self)(
+            **self.checked_fields(space, source),
+            resolution=optional_resolution(self.resolution, source,
+                                           space.min_resolution))
+
+    def checked_fields(self, space, source: str) -> dict:
+        """Every field but the resolution, checked and canonical."""
+        raise NotImplementedError
+
+    # ----------------------------------------------- mmofa's own format
+    #: The fields mmofa's mapping holds (besides ``resolution``).
+    mmofa_fields: Tuple[str, ...] = ()
+    #: Attributes of the space the mapping records, checked when read (a
+    #: file made for another width is refused by name).
+    mmofa_space_fields: Tuple[str, ...] = ()
+
+    @classmethod
+    def from_mmofa(cls, data: Mapping, space, source: str = 'subnet'):
+        """From mmofa's mapping: the fields, optionally the recorded space
+        attributes and the resolution."""
+        check_keys(data,
+                   {*cls.mmofa_fields, *cls.mmofa_space_fields, 'resolution'},
+                   set(cls.mmofa_fields), source)
+        for key in cls.mmofa_space_fields:
+            expected = as_lists(getattr(space, key))
+            if key in data and as_lists(data[key]) != expected:
+                raise SubnetError(f'{source}: {key} = {data[key]!r} but the '
+                                  f'supernet has {key} {expected!r}')
+        fields = {f: data[f] for f in cls.mmofa_fields}
+        return cls(
+            **fields,
+            resolution=data.get('resolution')).checked(space, source)
+
+    def to_mmofa(self, space) -> dict:
+        """mmofa's mapping: the fields as (nested) lists, the recorded
+        space attributes, the resolution if there is one."""
+        data = {f: as_lists(getattr(self, f)) for f in self.mmofa_fields}
+        data.update(
+            {k: as_lists(getattr(space, k))
+             for k in self.mmofa_space_fields})
+        return self.sized(data)
+
+
+def as_lists(value):
+    """Tuples (nested) as lists, anything else as it is (YAML-ready)."""
+    if isinstance(value, (list, tuple)):
+        return [as_lists(v) for v in value]
+    return value
 
 
 def is_int(value: Any) -> bool:

@@ -13,17 +13,32 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def busy_cores(cores: int) -> int:
+    """Cores that other work keeps busy now: the machine's 1-minute load
+    average (rounded), at most ``cores``; 0 where it is unknown."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0
+    return min(cores, int(round(load)))
+
+
 def default_num_threads() -> Tuple[int, str]:
     """The default thread count and why: ``OMP_NUM_THREADS`` if set, else
     the cores of this process divided by the processes on this node
-    (``LOCAL_WORLD_SIZE``, set by torchrun), at least 1."""
+    (``LOCAL_WORLD_SIZE``, set by torchrun), less the cores other work
+    keeps busy (the load average before this run starts: on a loaded
+    2-core machine one thread was 1.4x faster than two,
+    ``benchmarks/bench_threads.py``), at least 1."""
     omp = os.environ.get('OMP_NUM_THREADS')
     if omp and omp.isdigit() and int(omp) > 0:
         return int(omp), 'OMP_NUM_THREADS'
     processes = int(os.environ.get('LOCAL_WORLD_SIZE', '1') or 1)
     cores = available_cores()
-    return max(1, cores // processes), \
-        f'{cores} cores / {processes} process(es) on this node'
+    busy = busy_cores(cores)
+    threads = max(1, min(cores // processes, cores - busy))
+    return threads, (f'{cores} cores / {processes} process(es) on this '
+                     f'node, {busy} busy with other work')
 
 
 def set_num_threads(num_threads: Optional[int] = None) -> Tuple[int, str]:

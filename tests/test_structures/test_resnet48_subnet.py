@@ -174,7 +174,8 @@ def test_bad_codes_raise_clear_errors(code, message):
         out_ratio=[1.0] * 4,
         mid_ratio=[[1.0] * 2] * 4,
         base_channels=[32, 64, 128, 256]),
-     'base_channels = [32, 64, 128, 256] but the supernet has [64, 128'),
+     'base_channels = [32, 64, 128, 256] but the supernet has '
+     'base_channels [64, 128'),
     (dict(arch=TASK_EXAMPLE, score=1), "unknown keys ['score']"),
 ])
 def test_bad_mappings_raise_clear_errors(data, message):

@@ -173,10 +173,11 @@ def test_bad_sources_write_nothing(tmp_path):
     extra = dict(state, **{'blocks.2.conv.extra.weight': torch.zeros(1)})
     _refused(tmp_path / 'b', extra, "unknown block parameter 'extra.weight'")
     _refused(tmp_path / 'c', b'this is not a checkpoint',
-             'cannot load .* as a checkpoint')
+             'src.pth is not a checkpoint: it is neither a zip archive')
     good = tmp_path / 'good.pth'
     torch.save(state, good)
-    _refused(tmp_path / 'd', good.read_bytes()[:4096], 'cannot load')
+    _refused(tmp_path / 'd',
+             good.read_bytes()[:4096], 'truncated or corrupt zip archive')
     _refused(tmp_path / 'e', state, 'expects 24', width=1.2)
     wrong_shape = dict(state)
     wrong_shape['classifier.linear.weight'] = torch.zeros(10, 1280)

@@ -1,6 +1,7 @@
 """tools/search.py end to end on the tiny supernet and tiny data."""
 import csv
 import json
+import re
 
 import pytest
 import torch
@@ -45,6 +46,11 @@ def test_search_sweep_exports_subnets_within_limits(setup, searched):
     root, env, checkpoint = setup
     work, log = searched
     assert 'search flops0.8: generation 3/3' in log
+    # Progress while candidates are evaluated, with the subnet count.
+    assert re.search(
+        r'search flops0.8: initial population: candidates '
+        r'evaluated \d+/\d+ \(100 %\), 0:00:\d\d elapsed', log)
+    assert 'search flops1.5: generation 1/3: candidates evaluated' in log
     rows = read_csv(work / 'search/results.csv')
     assert [r['constraint'] for r in rows] == ['flops0.8', 'flops1.5']
     assert (work / 'search/pareto_flops.png').stat().st_size > 1000

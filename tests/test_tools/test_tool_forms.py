@@ -28,15 +28,10 @@ def setup(tmp_path_factory):
     return root, {'MMOFA_TEST_DATA': str(data)}, checkpoint
 
 
-# Each documented form, with options a torchrun parser would take for its
-# own (--num: --numa-binding) or mangle.
+# The documented forms of dist_test.sh's tools, with options a torchrun
+# parser would take for its own (--num: --numa-binding). (dist_train.sh and
+# the test tool on 2 processes: test_training_runs.py, test_configs_run.py.)
 FORMS = {
-    'train':
-    ('tools/dist_train.sh', '', [TINY, '2'],
-     ['--cfg-options', 'train_cfg.max_epochs=1',
-      'train_cfg.val_interval=5'], 'Saving checkpoint at 1 epochs'),
-    'test': ('tools/dist_test.sh', '', [TINY, None, '2'],
-             ['--cfg-options', 'test_cfg.subnets=[min]'], 'min_R32/'),
     'search': ('tools/dist_test.sh', 'search.py', [SEARCH, None, '2'],
                ['--cfg-options', 'test_cfg.generations=1'], 'search results'),
     'population': ('tools/dist_test.sh', 'analysis/eval_population.py',

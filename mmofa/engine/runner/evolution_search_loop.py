@@ -204,6 +204,8 @@ class EvolutionSearchLoop(SubnetScoringLoop):
         evolution = EvolutionSearch(self.codec, self.score,
                                     cost_constraint(self.tables, limits),
                                     **self.search_cfg)
+        self._progress_task = (f'search {name}: initial population: '
+                               'candidates evaluated')
         state = self._load_state(state_file, settings)
         start = time.perf_counter()
         if state is None:
@@ -217,13 +219,15 @@ class EvolutionSearchLoop(SubnetScoringLoop):
                 f'/{self.generations} from {state_file}',
                 logger='current')
 
-        self._progress_task = f'search {name}: generation 1/' \
-            f'{self.generations}: candidates evaluated'
+        def label_next(done: int) -> None:
+            self._progress_task = (f'search {name}: generation {done + 1}/'
+                                   f'{self.generations}: candidates evaluated')
+
+        label_next(state.generation)
 
         def after_generation(state: EvolutionState) -> None:
             done = state.generation
-            self._progress_task = f'search {name}: generation {done + 1}/' \
-                f'{self.generations}: candidates evaluated'
+            label_next(done)
             if done % self.log_interval == 0 or done == self.generations:
                 best = state.best()
                 costs = self._costs(state.population[best])

@@ -251,6 +251,66 @@ def restore(model, saved) -> None:
         model.resolution = resolution
 
 
+def expand_subnet_spec(model, spec) -> List[Tuple[str, object]]:
+    """``(name, subnet)`` pairs of one entry of a loop's ``subnets``."""
+    mutator = model.mutator
+    if spec in ('max', 'min'):
+        mutator.set_choices(mutator.sample_choices(spec))
+        return [(spec, model.backbone.current_subnet())]
+    if spec == 'current':
+        return [('current', model.current_subnet())]
+    if spec == 'grid':
+        return uniform_grid(model)
+    if isinstance(spec, dict) and spec.get('type') == 'random':
+        generator = random.Random(spec.get('seed', 0))
+        return [(f'random{i}',
+                 model.sample_subnet('random',
+                                     generator).with_resolution(None))
+                for i in range(spec['num'])]
+    if isinstance(spec, (str, Path)):
+        return [(Path(spec).stem, model.backbone.parse_subnet(spec))]
+    if isinstance(spec, dict) and 'name' in spec and 'subnet' in spec:
+        return [
+            (spec['name'],
+             model.backbone.parse_subnet(spec['subnet'], source=spec['name']))
+        ]
+    raise ValueError(
+        f'unknown subnet spec {spec!r}; allowed: "max", "min", "grid", '
+        '"current", dict(type="random", num=N, seed=0), a subnet file, '
+        'or dict(name=..., subnet=...)')
+
+
+def uniform_grid(model) -> List[Tuple[str, object]]:
+    """Official uniform grid: {min, max} of every elastic dimension."""
+    mutator = model.mutator
+    dims = [d for d in DIM_SHORT_NAMES if d in mutator.dims]
+    dims += [d for d in mutator.dims if d not in dims]
+    subnets, seen = [], set()
+    for ends in itertools.product((0, -1), repeat=len(dims)):
+        end_of = dict(zip(dims, ends))
+        choices = {
+            name: mutator.allowed_choices(name)[end_of[members[0].dim]]
+            for name, members in mutator.groups.items()
+        }
+        mutator.set_choices(choices)
+        subnet = model.backbone.current_subnet()
+        if subnet in seen:
+            continue
+        seen.add(subnet)
+        parts = []
+        for dim in dims:
+            values = {
+                choices[n]
+                for n, members in mutator.groups.items()
+                if members[0].dim == dim
+            }
+            value = values.pop() if len(values) == 1 else (
+                'min' if end_of[dim] == 0 else 'max')
+            parts.append(f'{DIM_SHORT_NAMES.get(dim, dim)}{value}')
+        subnets.append(('-'.join(parts), subnet))
+    return subnets
+
+
 @LOOPS.register_module()
 class SubnetValLoop(ValLoop):
     """Validation of a set of subnets, each after BN recalibration.
@@ -344,67 +404,11 @@ class SubnetValLoop(ValLoop):
                                    f'{self.stage}_cfg.resolutions')
         entries = []
         for spec in self.subnets:
-            for name, subnet in self._expand(model, spec):
+            for name, subnet in expand_subnet_spec(model, spec):
                 sizes = ([subnet.resolution]
                          if subnet.resolution else self.resolutions)
                 entries += [(f'{name}_R{r}', subnet, r) for r in sizes]
         return entries
-
-    def _expand(self, model, spec):
-        mutator = model.mutator
-        if spec in ('max', 'min'):
-            mutator.set_choices(mutator.sample_choices(spec))
-            return [(spec, model.backbone.current_subnet())]
-        if spec == 'current':
-            return [('current', model.current_subnet())]
-        if spec == 'grid':
-            return self._grid(model)
-        if isinstance(spec, dict) and spec.get('type') == 'random':
-            generator = random.Random(spec.get('seed', 0))
-            return [(f'random{i}',
-                     model.sample_subnet('random',
-                                         generator).with_resolution(None))
-                    for i in range(spec['num'])]
-        if isinstance(spec, (str, Path)):
-            return [(Path(spec).stem, model.backbone.parse_subnet(spec))]
-        if isinstance(spec, dict) and 'name' in spec and 'subnet' in spec:
-            return [(spec['name'],
-                     model.backbone.parse_subnet(
-                         spec['subnet'], source=spec['name']))]
-        raise ValueError(
-            f'unknown subnet spec {spec!r}; allowed: "max", "min", "grid", '
-            '"current", dict(type="random", num=N, seed=0), a subnet file, '
-            'or dict(name=..., subnet=...)')
-
-    def _grid(self, model):
-        """Official uniform grid: {min, max} of every elastic dimension."""
-        mutator = model.mutator
-        dims = [d for d in DIM_SHORT_NAMES if d in mutator.dims]
-        dims += [d for d in mutator.dims if d not in dims]
-        subnets, seen = [], set()
-        for ends in itertools.product((0, -1), repeat=len(dims)):
-            end_of = dict(zip(dims, ends))
-            choices = {
-                name: mutator.allowed_choices(name)[end_of[members[0].dim]]
-                for name, members in mutator.groups.items()
-            }
-            mutator.set_choices(choices)
-            subnet = model.backbone.current_subnet()
-            if subnet in seen:
-                continue
-            seen.add(subnet)
-            parts = []
-            for dim in dims:
-                values = {
-                    choices[n]
-                    for n, members in mutator.groups.items()
-                    if members[0].dim == dim
-                }
-                value = values.pop() if len(values) == 1 else (
-                    'min' if end_of[dim] == 0 else 'max')
-                parts.append(f'{DIM_SHORT_NAMES.get(dim, dim)}{value}')
-            subnets.append(('-'.join(parts), subnet))
-        return subnets
 
     def run(self) -> dict:
         return run_subnet_loop(self, self._evaluate_all)

@@ -18,7 +18,8 @@ from mmofa.structures.subnet_base import is_number
 from mmofa.utils.arguments import check_keys
 from .population_results import (combine_records, merge_shards, parse_shard,
                                  shard_indices, shard_path, write_population)
-from .subnet_loops import SubnetScoringLoop, run_subnet_loop
+from .subnet_loops import (SubnetScoringLoop, expand_subnet_spec,
+                           run_subnet_loop)
 
 POPULATION_KEYS = dict(
     random=(('num', ), ('seed', )),
@@ -108,7 +109,7 @@ class SubnetPopulationLoop(SubnetScoringLoop):
         (as given in the file), ``reference`` and ``target``."""
         spec = self.population
         if spec['type'] == 'random':
-            named = [(name, subnet, {}) for name, subnet in self._expand(
+            named = [(name, subnet, {}) for name, subnet in expand_subnet_spec(
                 model, dict(type='random', num=spec['num'], seed=spec['seed']))
                      ]
             return self._sized(named)

@@ -9,13 +9,13 @@ formats, :mod:`mmofa.structures`) with its population codec, and one
 resource estimator; see docs/add_a_family.md.
 """
 from abc import ABCMeta, abstractmethod
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmofa.models.bricks import ConvBNAct
+from mmofa.models.bricks import ConvBNAct, prefixed
 from mmofa.models.dynamic_ops import ElasticBatchNorm2d, ElasticConv2d
 from mmofa.models.utils import build_activation
 
@@ -36,20 +36,45 @@ class ElasticBackbone(BaseModule, metaclass=ABCMeta):
     Attributes:
         subnet_formats (tuple[str]): The formats :meth:`dump_subnet` writes
             (the first is mmofa's own, read and written by every tool).
+        subnet_parser, subnet_dumper: The family's subnet functions
+            (``parse_<family>_subnet``, ``dump_<family>_subnet``).
+        codec_class (type): The family's population codec, built as
+            ``codec_class(search_space, resolutions, couplings)``.
+        estimator_class (type): The family's resource estimator, built as
+            ``estimator_class(search_space, num_classes, classifier_bias)``
+            (a family whose estimator takes more overrides
+            :meth:`resource_estimator`).
     """
     subnet_formats: Tuple[str, ...] = ('mmofa', )
+    codec_class: Optional[type] = None
+    estimator_class: Optional[type] = None
+    #: ``parse(subnet, space, source)`` and ``dump(subnet, space, fmt)`` of
+    #: the family's subnet module.
+    subnet_parser: Callable = None
+    subnet_dumper: Callable = None
+    #: The index of the first elastic stage's ``layer{i}`` module (a fixed
+    #: layer may come first: MobileNetV3's ``layer1``).
+    first_stage_layer = 1
 
     # ------------------------------------------------------------ subnets
-    @abstractmethod
     def parse_subnet(self, subnet, source: Optional[str] = None):
         """A checked subnet (the family's frozen dataclass) from any form
         the family accepts: a dataclass, a mapping in one of its formats, a
         subnet file; errors are ``SubnetError`` naming key, value, allowed
-        values and ``source``."""
+        values and ``source`` (the family's :attr:`subnet_parser`)."""
+        return type(self).subnet_parser(subnet, self.search_space, source)
 
-    @abstractmethod
     def dump_subnet(self, subnet, fmt: str = 'mmofa'):
-        """``subnet`` in format ``fmt`` (one of :attr:`subnet_formats`)."""
+        """``subnet`` in format ``fmt`` (one of :attr:`subnet_formats`; the
+        family's :attr:`subnet_dumper`)."""
+        return type(self).subnet_dumper(subnet, self.search_space, fmt)
+
+    @property
+    def stages(self) -> Tuple[nn.ModuleList, ...]:
+        """The elastic stages, ``layer{first_stage_layer + s}``."""
+        return tuple(
+            getattr(self, f'layer{self.first_stage_layer + s}')
+            for s in range(self.num_stages))
 
     @abstractmethod
     def current_subnet(self):
@@ -81,20 +106,21 @@ class ElasticBackbone(BaseModule, metaclass=ABCMeta):
         the most important ones; the largest network is unchanged."""
 
     # ------------------------------------------------- costs and search
-    @abstractmethod
     def resource_estimator(self,
                            num_classes: int,
                            classifier_bias: bool = True):
         """Analytic MACs / params: ``estimator(subnet, resolution) ->
         {'macs', 'params'}``, equal to a hook count of the exported model,
         with the per-part costs its population codec's slots read."""
+        return self.estimator_class(self.search_space, num_classes,
+                                    classifier_bias)
 
-    @abstractmethod
     def population_codec(self,
                          resolutions: Sequence[int],
                          couplings: Sequence[dict] = ()):
         """The family's :class:`~mmofa.structures.PopulationCodec` for
         ``resolutions`` (and the mutator's ``couplings``)."""
+        return self.codec_class(self.search_space, resolutions, couplings)
 
     @abstractmethod
     def latency_parts(
@@ -113,10 +139,19 @@ def check_elastic_backbone(backbone: nn.Module) -> None:
             f'{type(backbone).__name__} is not an elastic backbone (an '
             'mmofa ElasticBackbone: OFAMobileNetV3, OFAResNet, OFAResNet48 '
             'or a family of your own, docs/add_a_family.md)')
+    name = type(backbone).__name__
     if not hasattr(backbone, 'search_space') or not hasattr(
             backbone.search_space, 'min_resolution'):
-        raise TypeError(f'{type(backbone).__name__} sets no search_space '
-                        'with a min_resolution')
+        raise TypeError(f'{name} sets no search_space with a '
+                        'min_resolution')
+    if backbone.subnet_parser is None or backbone.subnet_dumper is None:
+        raise TypeError(f'{name} names no subnet_parser / subnet_dumper')
+    if backbone.codec_class is None:
+        raise TypeError(f'{name} names no codec_class (its population codec)')
+    if backbone.estimator_class is None and type(
+            backbone).resource_estimator is ElasticBackbone.resource_estimator:
+        raise TypeError(f'{name} names no estimator_class and does not '
+                        'override resource_estimator')
 
 
 # --------------------------------------------- what the families share
@@ -153,3 +188,20 @@ def head_part(channels: int, size: int, batch_size: int,
     return (('head', channels, size, num_classes), lambda: nn.Sequential(
         nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(
             channels, num_classes)), (batch_size, channels, size, size))
+
+
+def stage_blocks_state(stages: Sequence[nn.ModuleList],
+                       active_blocks: Sequence[int],
+                       in_channels: int) -> Dict[str, torch.Tensor]:
+    """The sliced weights of the active blocks of every stage, keyed
+    ``layer{s + 1}.{b}.`` as the static ResNets (each block's
+    ``active_state_dict(in_channels)``; a block's output width is the next
+    one's input)."""
+    state = {}
+    for s, stage in enumerate(stages):
+        for b in range(active_blocks[s]):
+            state.update(
+                prefixed(f'layer{s + 1}.{b}.',
+                         stage[b].active_state_dict(in_channels)))
+            in_channels = stage[b].out_channels.current_choice
+    return state

@@ -188,6 +188,10 @@ class OFAMobileNetV3(OFAInitMixin, ElasticBackbone):
     Returns a one-element tuple: the ``(N, last_channels)`` pooled features.
     """
     subnet_formats = tuple(SUBNET_FORMATS)
+    subnet_parser = staticmethod(parse_mobilenet_v3_subnet)
+    subnet_dumper = staticmethod(dump_mobilenet_v3_subnet)
+    first_stage_layer = 2
+    codec_class = MobileNetV3PopulationCodec
 
     def __init__(self,
                  width_mult: float = 1.0,
@@ -254,11 +258,6 @@ class OFAMobileNetV3(OFAInitMixin, ElasticBackbone):
                                          layout.last_channels, norm_cfg)
 
     @property
-    def stages(self) -> Tuple[nn.ModuleList, ...]:
-        return tuple(
-            getattr(self, f'layer{s + 2}') for s in range(self.num_stages))
-
-    @property
     def active_out_channels(self) -> int:
         """Width of the pooled features (fixed: the feature mix layer)."""
         return self.layout.last_channels
@@ -273,17 +272,6 @@ class OFAMobileNetV3(OFAInitMixin, ElasticBackbone):
         return (x.flatten(1), )
 
     # ------------------------------------------------------------ subnets
-    def parse_subnet(self,
-                     subnet,
-                     source: Optional[str] = None) -> MobileNetV3Subnet:
-        """A checked subnet from any accepted form (dict, YAML path...)."""
-        return parse_mobilenet_v3_subnet(subnet, self.search_space, source)
-
-    def dump_subnet(self, subnet: MobileNetV3Subnet, fmt: str = 'mmofa'):
-        """``subnet`` as a mapping in format ``'mmofa'``, ``'mmrazor'`` or
-        ``'arch_dict'``."""
-        return dump_mobilenet_v3_subnet(subnet, self.search_space, fmt)
-
     def current_subnet(self) -> MobileNetV3Subnet:
         """The active subnet, read from the mutables."""
         depth, kernel_size, expand_ratio = [], [], []
@@ -345,12 +333,6 @@ class OFAMobileNetV3(OFAInitMixin, ElasticBackbone):
         """Analytic MACs / params of subnets of this supernet."""
         return MobileNetV3ResourceEstimator.from_backbone(
             self, num_classes, classifier_bias)
-
-    def population_codec(
-        self, resolutions: Sequence[int], couplings: Sequence[dict] = ()
-    ) -> MobileNetV3PopulationCodec:
-        return MobileNetV3PopulationCodec(self.search_space, resolutions,
-                                          couplings)
 
     def latency_parts(self, codec: MobileNetV3PopulationCodec, resolution: int,
                       batch_size: int, num_classes: int):

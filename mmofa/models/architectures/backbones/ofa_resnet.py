@@ -30,7 +30,7 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from mmofa.models.bricks import global_avg_pool, prefixed
+from mmofa.models.bricks import global_avg_pool, max_pool, prefixed
 from mmofa.models.dynamic_ops import ElasticBatchNorm2d, ElasticConv2d
 from mmofa.models.dynamic_ops.slicing import (importance_order, select_,
                                               select_bn_)
@@ -39,18 +39,13 @@ from mmofa.models.task_modules import ResNetResourceEstimator
 from mmofa.models.utils import OFAInitMixin, build_activation
 from mmofa.registry import MODELS
 from mmofa.structures import ResNetPopulationCodec
-from mmofa.structures.resnet_subnet import (RESNET50_BASE_DEPTHS,
-                                            RESNET50_STAGE_STRIDES,
-                                            RESNET50_STAGE_WIDTHS,
-                                            RESNET50_STEM_WIDTH,
-                                            RESNET_SUBNET_FORMATS,
-                                            ResNetSearchSpace, ResNetSubnet,
-                                            bottleneck_width,
-                                            dump_resnet_subnet,
-                                            parse_resnet_subnet)
-from ..static.resnet import (AvgPoolConvBN, ResNetBottleneck, ResNetStem,
-                             max_pool)
-from .elastic_backbone import ElasticBackbone, elastic_conv_bn, head_part
+from mmofa.structures.resnet_subnet import (
+    RESNET50_BASE_DEPTHS, RESNET50_STAGE_STRIDES, RESNET50_STAGE_WIDTHS,
+    RESNET50_STEM_WIDTH, RESNET_SUBNET_FORMATS, ResNetSearchSpace,
+    ResNetSubnet, bottleneck_width, dump_resnet_subnet, parse_resnet_subnet)
+from ..static.resnet import AvgPoolConvBN, ResNetBottleneck, ResNetStem
+from .elastic_backbone import (ElasticBackbone, elastic_conv_bn, head_part,
+                               stage_blocks_state)
 
 
 class ElasticResNetBottleneck(nn.Module):
@@ -244,6 +239,10 @@ class OFAResNet(OFAInitMixin, ElasticBackbone):
     active width of the last stage (:attr:`active_out_channels`).
     """
     subnet_formats = tuple(RESNET_SUBNET_FORMATS)
+    subnet_parser = staticmethod(parse_resnet_subnet)
+    subnet_dumper = staticmethod(dump_resnet_subnet)
+    codec_class = ResNetPopulationCodec
+    estimator_class = ResNetResourceEstimator
 
     def __init__(self,
                  depths: Sequence[int] = (0, 1, 2),
@@ -309,11 +308,6 @@ class OFAResNet(OFAInitMixin, ElasticBackbone):
                 OneShotMutableValue(
                     space.depths, alias=f'{name}.depth', dim='depth'))
 
-    @property
-    def stages(self) -> Tuple[nn.ModuleList, ...]:
-        return tuple(
-            getattr(self, f'layer{s + 1}') for s in range(self.num_stages))
-
     def active_blocks(self, stage: int) -> int:
         """Number of blocks stage ``stage`` runs in the active subnet."""
         return (self.search_space.base_depths[stage] +
@@ -332,17 +326,6 @@ class OFAResNet(OFAInitMixin, ElasticBackbone):
         return (global_avg_pool(x).flatten(1), )
 
     # ------------------------------------------------------------ subnets
-    def parse_subnet(self,
-                     subnet,
-                     source: Optional[str] = None) -> ResNetSubnet:
-        """A checked subnet from any accepted form (dict, YAML path...)."""
-        return parse_resnet_subnet(subnet, self.search_space, source)
-
-    def dump_subnet(self, subnet: ResNetSubnet, fmt: str = 'mmofa'):
-        """``subnet`` as a mapping in format ``'mmofa'`` or
-        ``'arch_dict'``."""
-        return dump_resnet_subnet(subnet, self.search_space, fmt)
-
     def current_subnet(self) -> ResNetSubnet:
         """The active subnet, read from the mutables."""
         stem = self.stem
@@ -397,27 +380,11 @@ class OFAResNet(OFAInitMixin, ElasticBackbone):
         """Sliced weights of the active subnet (copies), with the keys and
         shapes of the :class:`StaticResNet` of :meth:`export_config`."""
         state = prefixed('stem.', self.stem.active_state_dict())
-        in_channels = self.stem.out_channels.current_choice
-        for s, stage in enumerate(self.stages):
-            for b in range(self.active_blocks(s)):
-                state.update(
-                    prefixed(f'layer{s + 1}.{b}.',
-                             stage[b].active_state_dict(in_channels)))
-                in_channels = stage[b].out_channels.current_choice
+        state.update(
+            stage_blocks_state(self.stages, [
+                self.active_blocks(s) for s in range(self.num_stages)
+            ], self.stem.out_channels.current_choice))
         return state
-
-    def resource_estimator(self,
-                           num_classes: int,
-                           classifier_bias: bool = True
-                           ) -> ResNetResourceEstimator:
-        """Analytic MACs / params of subnets of this supernet."""
-        return ResNetResourceEstimator(self.search_space, num_classes,
-                                       classifier_bias)
-
-    def population_codec(
-        self, resolutions: Sequence[int], couplings: Sequence[dict] = ()
-    ) -> ResNetPopulationCodec:
-        return ResNetPopulationCodec(self.search_space, resolutions, couplings)
 
     def latency_parts(self, codec: ResNetPopulationCodec, resolution: int,
                       batch_size: int, num_classes: int):

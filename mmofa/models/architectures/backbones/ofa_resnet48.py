@@ -19,7 +19,8 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from mmofa.models.bricks import conv_bn_act, global_avg_pool, prefixed
+from mmofa.models.bricks import (conv_bn_act, global_avg_pool, max_pool,
+                                 prefixed)
 from mmofa.models.dynamic_ops.slicing import (importance_order, select_,
                                               select_bn_)
 from mmofa.models.mutables import DerivedMutable, OneShotMutableValue
@@ -34,7 +35,7 @@ from mmofa.structures import (RESNET48_BASE_CHANNELS, RESNET48_STAGE_STRIDES,
                               has_downsample, parse_resnet48_subnet)
 from ..static.resnet48 import BasicBlock
 from .elastic_backbone import (ElasticBackbone, elastic_conv_bn, head_part,
-                               per_stage_candidates)
+                               per_stage_candidates, stage_blocks_state)
 
 
 class ElasticBasicBlock(nn.Module):
@@ -143,6 +144,10 @@ class OFAResNet48(OFAInitMixin, ElasticBackbone):
     ``DropoutLinearClsHead`` with ``elastic_in_channels=True``).
     """
     subnet_formats = tuple(RESNET48_SUBNET_FORMATS)
+    subnet_parser = staticmethod(parse_resnet48_subnet)
+    subnet_dumper = staticmethod(dump_resnet48_subnet)
+    codec_class = ResNet48PopulationCodec
+    estimator_class = ResNet48ResourceEstimator
 
     def __init__(self,
                  depths: Sequence = TRACK_DEPTHS,
@@ -176,7 +181,7 @@ class OFAResNet48(OFAInitMixin, ElasticBackbone):
             partial(channel_width, base_channels[0]))
         self.stem = elastic_conv_bn(3, base_channels[0], 7, 2, 'relu',
                                     norm_cfg)
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self.max_pool = max_pool()
         self.stage_depths = nn.ModuleList()
         in_channels = base_channels[0]
         for s, stride in enumerate(RESNET48_STAGE_STRIDES):
@@ -200,37 +205,19 @@ class OFAResNet48(OFAInitMixin, ElasticBackbone):
                     depths[s], alias=f'layer{s + 1}.depth', dim='depth'))
 
     @property
-    def stages(self) -> Tuple[nn.ModuleList, ...]:
-        return tuple(
-            getattr(self, f'layer{s + 1}') for s in range(self.num_stages))
-
-    @property
     def active_out_channels(self) -> int:
         """Width of the pooled features of the active subnet."""
         return self.stages[-1][0].out_channels.current_choice
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
         x = self.stem(x, out_channels=self.stem_channels.current_choice)
-        x = self.maxpool(x)
+        x = self.max_pool(x)
         for stage, depth in zip(self.stages, self.stage_depths):
             for b in range(depth.current_choice):
                 x = stage[b](x)
         return (global_avg_pool(x).flatten(1), )
 
     # ------------------------------------------------------------ subnets
-    def parse_subnet(self,
-                     subnet,
-                     source: Optional[str] = None) -> ResNet48Subnet:
-        """A checked subnet from an arch code (51 digits, or the 52 of the
-        track's JSON), a track JSON entry, a mapping or a file."""
-        return parse_resnet48_subnet(subnet, self.search_space, source)
-
-    def dump_subnet(self, subnet: ResNet48Subnet, fmt: str = 'mmofa'):
-        """``subnet`` as ``'mmofa'`` (a mapping), ``'arch_code'`` (the
-        51-digit string) or ``'track_arch'`` (the 52 digits of the track's
-        JSON)."""
-        return dump_resnet48_subnet(subnet, self.search_space, fmt)
-
     def current_subnet(self) -> ResNet48Subnet:
         """The active subnet, read from the mutables."""
         depth = tuple(d.current_choice for d in self.stage_depths)
@@ -273,28 +260,11 @@ class OFAResNet48(OFAInitMixin, ElasticBackbone):
             'stem.',
             self.stem.active_state_dict(
                 in_channels=3, out_channels=in_channels))
-        for s, (stage,
-                depth) in enumerate(zip(self.stages, self.stage_depths)):
-            for b in range(depth.current_choice):
-                state.update(
-                    prefixed(f'layer{s + 1}.{b}.',
-                             stage[b].active_state_dict(in_channels)))
-                in_channels = stage[b].out_channels.current_choice
+        state.update(
+            stage_blocks_state(self.stages,
+                               [d.current_choice for d in self.stage_depths],
+                               in_channels))
         return state
-
-    def resource_estimator(self,
-                           num_classes: int,
-                           classifier_bias: bool = True
-                           ) -> ResNet48ResourceEstimator:
-        """Analytic MACs / params of subnets of this supernet."""
-        return ResNet48ResourceEstimator(self.search_space, num_classes,
-                                         classifier_bias)
-
-    def population_codec(
-        self, resolutions: Sequence[int], couplings: Sequence[dict] = ()
-    ) -> ResNet48PopulationCodec:
-        return ResNet48PopulationCodec(self.search_space, resolutions,
-                                       couplings)
 
     def latency_parts(self, codec: ResNet48PopulationCodec, resolution: int,
                       batch_size: int, num_classes: int):

@@ -14,7 +14,8 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmofa.models.bricks import ConvBNAct, conv_bn_act, global_avg_pool
+from mmofa.models.bricks import (ConvBNAct, conv_bn_act, forward_stages,
+                                 max_pool)
 from mmofa.models.utils import OFAInitMixin, build_activation
 from mmofa.registry import MODELS
 from mmofa.structures.resnet_subnet import RESNET50_STAGE_STRIDES
@@ -37,11 +38,6 @@ class AvgPoolConvBN(ConvBNAct):
 
     def forward(self, x: torch.Tensor, **conv_kwargs) -> torch.Tensor:
         return super().forward(self.avg_pool(x), **conv_kwargs)
-
-
-def max_pool() -> nn.MaxPool2d:
-    """The 3x3 stride-2 max pooling after the input stem."""
-    return nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
 
 class ResNetBottleneck(nn.Module):
@@ -182,7 +178,4 @@ class StaticResNet(OFAInitMixin, BaseModule):
             self.add_module(f'layer{s + 1}', nn.Sequential(*blocks))
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
-        x = self.max_pool(self.stem(x))
-        for s in range(self.num_stages):
-            x = getattr(self, f'layer{s + 1}')(x)
-        return (global_avg_pool(x).flatten(1), )
+        return forward_stages(self, x)

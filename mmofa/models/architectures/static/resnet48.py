@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmofa.models.bricks import conv_bn_act, global_avg_pool
+from mmofa.models.bricks import conv_bn_act, forward_stages, max_pool
 from mmofa.models.utils import OFAInitMixin
 from mmofa.registry import MODELS
 from mmofa.structures import RESNET48_STAGE_STRIDES, has_downsample
@@ -91,7 +91,7 @@ class StaticResNet48(OFAInitMixin, BaseModule):
         self.num_stages = num_stages
         self.stem = conv_bn_act(
             3, out_channels[0], 7, 2, act='relu', norm_cfg=norm_cfg)
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self.max_pool = max_pool()
         in_channels = out_channels[0]
         for s, stride in enumerate(RESNET48_STAGE_STRIDES):
             blocks = []
@@ -103,7 +103,4 @@ class StaticResNet48(OFAInitMixin, BaseModule):
             self.add_module(f'layer{s + 1}', nn.Sequential(*blocks))
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
-        x = self.maxpool(self.stem(x))
-        for s in range(self.num_stages):
-            x = getattr(self, f'layer{s + 1}')(x)
-        return (global_avg_pool(x).flatten(1), )
+        return forward_stages(self, x)

@@ -1,12 +1,13 @@
 """Analytic MACs and parameters of ResNet-48 subnets."""
-from typing import Dict, List, Optional, Tuple
+from typing import List, Tuple
 
-from mmofa.structures import (RESNET48_STAGE_STRIDES, ResNet48SearchSpace,
-                              ResNet48Subnet, has_downsample)
+from mmofa.structures import (RESNET48_STAGE_STRIDES, ResNet48Subnet,
+                              has_downsample)
 from .conv_cost import conv_cost, conv_output_size
+from .resource_estimator import ResourceEstimator, stage_block_sizes
 
 
-class ResNet48ResourceEstimator:
+class ResNet48ResourceEstimator(ResourceEstimator):
     """MACs and parameters of any subnet of an elastic ResNet-48.
 
     Counts as Once-for-All does (convs, their batch norms' parameters and
@@ -19,14 +20,6 @@ class ResNet48ResourceEstimator:
         classifier_bias (bool): Whether the classifier has a bias.
     """
 
-    def __init__(self,
-                 space: ResNet48SearchSpace,
-                 num_classes: int,
-                 classifier_bias: bool = True):
-        self.space = space
-        self.num_classes = num_classes
-        self.classifier_bias = classifier_bias
-
     # The parts a subnet's cost adds up from (also the cost slots of
     # ResNet48PopulationCodec).
     def stem_cost(self, out_channels: int, resolution: int) -> Tuple[int, int]:
@@ -36,14 +29,8 @@ class ResNet48ResourceEstimator:
 
     def block_input_sizes(self, resolution: int) -> List[int]:
         """The input side of every block of the supernet, in order."""
-        size = conv_output_size(conv_output_size(resolution, 2), 2)
-        sizes = []
-        for s, max_depth in enumerate(self.space.max_depths):
-            for b in range(max_depth):
-                sizes.append(size)
-                if b == 0:
-                    size = conv_output_size(size, RESNET48_STAGE_STRIDES[s])
-        return sizes
+        return stage_block_sizes(resolution, self.space.max_depths,
+                                 RESNET48_STAGE_STRIDES)
 
     def block_cost(self, stage: int, position: int, in_channels: int,
                    mid_channels: int, out_channels: int,
@@ -60,11 +47,6 @@ class ResNet48ResourceEstimator:
             parts.append(
                 conv_cost(size, in_channels, out_channels, 1, bn=True))
         return sum(p[0] for p in parts), sum(p[1] for p in parts)
-
-    def head_cost(self, in_channels: int) -> Tuple[int, int]:
-        """``(macs, params)`` of the classifier."""
-        return conv_cost(
-            1, in_channels, self.num_classes, 1, bias=self.classifier_bias)
 
     def costs(self, subnet: ResNet48Subnet,
               resolution: int) -> Tuple[int, int]:
@@ -85,20 +67,3 @@ class ResNet48ResourceEstimator:
             start += space.max_depths[s]
         parts.append(self.head_cost(in_channels))
         return sum(p[0] for p in parts), sum(p[1] for p in parts)
-
-    def macs(self,
-             subnet: ResNet48Subnet,
-             resolution: Optional[int] = None) -> int:
-        """MACs per image; resolution defaults to the subnet's, else 224."""
-        return self.costs(subnet, resolution or subnet.resolution or 224)[0]
-
-    def params(self, subnet: ResNet48Subnet) -> int:
-        """Parameters of the subnet as a plain network."""
-        return self.costs(subnet, self.space.min_resolution)[1]
-
-    def __call__(self,
-                 subnet: ResNet48Subnet,
-                 resolution: Optional[int] = None) -> Dict[str, int]:
-        macs, params = self.costs(subnet, resolution or subnet.resolution
-                                  or 224)
-        return dict(macs=macs, params=params)

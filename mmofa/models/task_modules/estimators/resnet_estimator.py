@@ -1,12 +1,12 @@
 """Analytic MACs and parameters of OFA ResNet subnets."""
-from typing import Dict, List, Optional, Tuple
+from typing import List, Tuple
 
-from mmofa.structures.resnet_subnet import (ResNetSearchSpace, ResNetSubnet,
-                                            bottleneck_width)
+from mmofa.structures.resnet_subnet import ResNetSubnet, bottleneck_width
 from .conv_cost import conv_cost, conv_output_size
+from .resource_estimator import ResourceEstimator, stage_block_sizes
 
 
-class ResNetResourceEstimator:
+class ResNetResourceEstimator(ResourceEstimator):
     """MACs and parameters of any subnet of an OFA ResNet at any size.
 
     Counts as Once-for-All does (convs and the classifier; batch norms,
@@ -20,14 +20,6 @@ class ResNetResourceEstimator:
         num_classes (int): Classes of the linear classifier.
         classifier_bias (bool): Whether the classifier has a bias.
     """
-
-    def __init__(self,
-                 space: ResNetSearchSpace,
-                 num_classes: int,
-                 classifier_bias: bool = True):
-        self.space = space
-        self.num_classes = num_classes
-        self.classifier_bias = classifier_bias
 
     # The parts a subnet's cost adds up from (also the cost slots of
     # ResNetPopulationCodec).
@@ -46,14 +38,8 @@ class ResNetResourceEstimator:
 
     def block_input_sizes(self, resolution: int) -> List[int]:
         """The input side of every block of the supernet, in order."""
-        size = conv_output_size(conv_output_size(resolution, 2), 2)
-        sizes = []
-        for s, max_depth in enumerate(self.space.max_depths):
-            for b in range(max_depth):
-                sizes.append(size)
-                if b == 0:
-                    size = conv_output_size(size, self.space.stage_strides[s])
-        return sizes
+        return stage_block_sizes(resolution, self.space.max_depths,
+                                 self.space.stage_strides)
 
     def block_costs(self, stage: int, position: int, in_channels: int,
                     out_channels: int, expand_ratio: float,
@@ -72,11 +58,6 @@ class ResNetResourceEstimator:
             costs.append(
                 conv_cost(out_size, in_channels, out_channels, 1, bn=True))
         return costs
-
-    def head_cost(self, in_channels: int) -> Tuple[int, int]:
-        """``(macs, params)`` of the classifier."""
-        return conv_cost(
-            1, in_channels, self.num_classes, 1, bias=self.classifier_bias)
 
     def layer_costs(self, subnet: ResNetSubnet,
                     resolution: int) -> List[Tuple[int, int]]:
@@ -98,21 +79,6 @@ class ResNetResourceEstimator:
         costs.append(self.head_cost(channels))
         return costs
 
-    def macs(self,
-             subnet: ResNetSubnet,
-             resolution: Optional[int] = None) -> int:
-        """MACs per image; resolution defaults to the subnet's, else 224."""
-        resolution = resolution or subnet.resolution or 224
-        return sum(c[0] for c in self.layer_costs(subnet, resolution))
-
-    def params(self, subnet: ResNetSubnet) -> int:
-        """Parameters of the exported subnet."""
-        return sum(c[1] for c in self.layer_costs(subnet, 224))
-
-    def __call__(self,
-                 subnet: ResNetSubnet,
-                 resolution: Optional[int] = None) -> Dict[str, int]:
-        resolution = resolution or subnet.resolution or 224
-        costs = self.layer_costs(subnet, resolution)
-        return dict(
-            macs=sum(c[0] for c in costs), params=sum(c[1] for c in costs))
+    def costs(self, subnet: ResNetSubnet, resolution: int) -> Tuple[int, int]:
+        parts = self.layer_costs(subnet, resolution)
+        return sum(c[0] for c in parts), sum(c[1] for c in parts)
