@@ -13,7 +13,13 @@ Sources (detected from their keys):
   its folder (``net.config``, ``init``, ``run.config``) or weights with
   ``--net-config`` (and ``--run-config``); it becomes a static mmofa subnet
   (checkpoint, subnet YAML with the resolution of ``run.config``, config);
-* an MMRazor OFA checkpoint (``architecture.`` keys);
+* an MMRazor OFA supernet: its state dict (``architecture.`` keys, the
+  channel masks checked and dropped) or a checkpoint of MMRazor's runner
+  (meta, message hub and optimizer ignored, numpy 1.x pickles accepted);
+* an MMRazor static subnet checkpoint (the sliced model MMRazor's search
+  saves, e.g. the released ``ofa_mobilenet_subnet_8xb256_in1k_note8_lat@
+  22ms...``; keys with or without ``architecture.``) with ``--subnet`` the
+  YAML that defines it: it becomes a static mmofa subnet;
 * an official OFA ResNet50 supernet, ``ofa_resnet50_d0-1-2_e0.2-0.25-0.35_
   w0.65-0.8-1.0`` (``input_stem.`` keys, raw or ``{'state_dict': ...}``),
   into configs/ofa_resnet/ofa_resnet50_supernet.py;
@@ -30,6 +36,8 @@ filled with the right shape.
         ofa_specialized/note8_lat@22ms_top1@70.4_finetune@25 lat22.pth
     python tools/convert_ofa_ckpt.py \
         ofa_specialized/resnet50D_MAC@4.1B_top1@79.8 resnet50D_4.1B.pth
+    python tools/convert_ofa_ckpt.py mmrazor_subnet_lat22.pth lat22.pth \
+        --subnet OFA_SUBNET_NOTE8_LAT22.yaml
 """
 import argparse
 import sys
@@ -75,6 +83,10 @@ def parse_args():
         'net.config (weights given as src)')
     parser.add_argument('--run-config', help="its run.config (image size)")
     parser.add_argument(
+        '--subnet',
+        help='the subnet YAML (MMRazor or mmofa) of an MMRazor static '
+        'subnet checkpoint given as src')
+    parser.add_argument(
         '--config',
         help='supernet config to convert into (default: the OFA '
         'MobileNetV3 of the width, or the OFA ResNet50)')
@@ -86,9 +98,11 @@ def main():
     check_writable_file(args.dst, 'DST')
 
     def config_for_width(width):
+        """--config for any width; else the released supernet of a
+        detected width (None when no released width fits)."""
         if args.config:
             return args.config
-        return str(SUPERNET_CONFIGS[width])
+        return None if width is None else str(SUPERNET_CONFIGS[width])
 
     try:
         result = convert_ofa_checkpoint(
@@ -99,7 +113,8 @@ def main():
             net_config=args.net_config,
             run_config=args.run_config,
             resnet_config=args.config or str(RESNET50_CONFIG),
-            arch=args.arch)
+            arch=args.arch,
+            subnet=args.subnet)
     except (ConversionError, SubnetError) as error:
         sys.exit(f'error: {error}')
     width = '' if result['width'] is None else f', width {result["width"]}'

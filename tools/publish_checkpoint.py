@@ -11,6 +11,10 @@ only plain values: the subnet of an exported static model, the dataset's
 class names, the mmofa and torch versions. As OpenMMLab's
 ``publish_model.py``, the name gets the first 8 hex digits of the file's
 SHA-256 (``ofa_mbv3_w10-1a2b3c4d.pth``) unless ``--no-hash``.
+
+``--format mmrazor`` (OFA MobileNetV3) writes the weights as MMRazor 1.0
+loads them strictly: a supernet with its two channel masks added, a static
+subnet also prefixed with ``architecture.`` as its subnet config expects.
 """
 import argparse
 import hashlib
@@ -19,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from mmofa.apis.convert import ConversionError, to_mmrazor_state_dict
 from mmofa.utils.checkpoint import (CheckpointError, load_checkpoint_file,
                                     save_checkpoint_file, state_dict_of)
 from mmofa.utils.paths import check_writable_file
@@ -75,6 +80,11 @@ def main():
         '--no-hash',
         action='store_true',
         help='keep DST as given, without the SHA-256 digits')
+    parser.add_argument(
+        '--format',
+        choices=['mmofa', 'mmrazor'],
+        default='mmofa',
+        help="mmrazor: MMRazor's key layout and channel masks")
     args = parser.parse_args()
     check_writable_file(args.dst, 'DST')
     try:
@@ -83,7 +93,10 @@ def main():
             raise CheckpointError(f'{args.src} holds a '
                                   f'{type(checkpoint).__name__}')
         result = published(checkpoint)
-    except CheckpointError as error:
+        if args.format == 'mmrazor':
+            result['state_dict'] = to_mmrazor_state_dict(
+                result['state_dict'], args.src)
+    except (CheckpointError, ConversionError) as error:
         sys.exit(f'error: {error}; nothing was written')
     dst = Path(args.dst)
     save_checkpoint_file(result, dst)

@@ -6,6 +6,7 @@ key is filled, shapes match. It reports the keys by name and writes nothing
 on failure; output files are written atomically.
 """
 import json
+import re
 from pathlib import Path
 from typing import Callable, Dict, Mapping, Optional, Tuple, Union
 
@@ -33,11 +34,40 @@ MMRAZOR_MASKS = ('architecture.backbone.first_mutable_channels.mask',
 ARCH_OF_KIND = dict(
     official_mbv3='ofa_mbv3',
     mmrazor_mbv3='ofa_mbv3',
+    mmrazor_subnet='ofa_mbv3',
     official_resnet='ofa_resnet50')
 
 
 class ConversionError(ValueError):
     """A source that cannot become a complete mmofa checkpoint."""
+
+
+def to_mmrazor_state_dict(state_dict: Mapping,
+                          source: str) -> Dict[str, torch.Tensor]:
+    """An mmofa OFA MobileNetV3 state dict in MMRazor's layout: a supernet
+    (``architecture.`` keys) or a static subnet (prefixed here, as MMRazor's
+    subnet config loads it with ``prefix='architecture.'``), with MMRazor's
+    two channel masks (all ones of the fixed first and last widths), so
+    that MMRazor loads it strictly.
+
+    Raises:
+        ConversionError: Not an OFA MobileNetV3 state dict.
+    """
+    first_keys = ('architecture.backbone.first_conv.conv.weight',
+                  'backbone.first_conv.conv.weight')
+    found = [k for k in first_keys if k in state_dict]
+    if not found or not any('.layer1.0.' in k for k in state_dict):
+        raise ConversionError(
+            f'{source}: not an OFA MobileNetV3 checkpoint (no '
+            f'{first_keys[0]} or {first_keys[1]}, no layer1.0); MMRazor\'s '
+            'layout exists for OFA MobileNetV3 only')
+    prefix = '' if found[0].startswith('architecture.') else 'architecture.'
+    converted = {prefix + k: v for k, v in state_dict.items()}
+    first = converted['architecture.backbone.first_conv.conv.weight']
+    last = converted['architecture.head.fc.weight']
+    for key, width in zip(MMRAZOR_MASKS, (first.shape[0], last.shape[1])):
+        converted[key] = torch.ones(width)
+    return converted
 
 
 def _first_channels(width: float) -> int:
@@ -67,20 +97,26 @@ def detect_width(first_channels: int, width: Optional[float],
 
 
 def detect_kind(state_dict: Mapping, source: str) -> str:
-    """``official_mbv3``, ``mmrazor_mbv3`` or ``official_resnet``."""
+    """``official_mbv3``, ``mmrazor_mbv3`` (a supernet), ``mmrazor_subnet``
+    (a static subnet, with or without the ``architecture.`` prefix: no
+    kernel transform matrices) or ``official_resnet``."""
     keys = list(state_dict)
     if any(k.startswith('input_stem.') for k in keys):
         return 'official_resnet'
-    if any(k.startswith('architecture.backbone.') for k in keys):
-        return 'mmrazor_mbv3'
+    if any(
+            k.startswith(('architecture.backbone.', 'backbone.layer1.'))
+            for k in keys):
+        if any('.trans_matrix_' in k for k in keys):
+            return 'mmrazor_mbv3'
+        return 'mmrazor_subnet'
     if any(k.startswith(('blocks.', 'first_conv.')) for k in keys):
         return 'official_mbv3'
     shown = ', '.join(keys[:4])
     raise ConversionError(
         f'{source}: not an OFA checkpoint of a known layout (keys: {shown}, '
         '...); expected the official MobileNetV3 layout (blocks.N...), '
-        "MMRazor's (architecture.backbone...) or the official ResNet layout "
-        '(input_stem...)')
+        "MMRazor's (architecture.backbone... or backbone.layerN...) or the "
+        'official ResNet layout (input_stem...)')
 
 
 def check_complete(converted: Mapping, target: Mapping, source: str) -> None:
@@ -390,7 +426,8 @@ def convert_ofa_checkpoint(src: PathLike,
                            net_config: Optional[PathLike] = None,
                            run_config: Optional[PathLike] = None,
                            resnet_config: Optional[ConfigLike] = None,
-                           arch: str = 'auto') -> dict:
+                           arch: str = 'auto',
+                           subnet: Optional[PathLike] = None) -> dict:
     """Convert one source into mmofa files; see tools/convert_ofa_ckpt.py.
 
     Args:
@@ -408,6 +445,8 @@ def convert_ofa_checkpoint(src: PathLike,
             ResNet arch dicts.
         arch: The expected source architecture, ``'ofa_mbv3'`` or
             ``'ofa_resnet50'``; ``'auto'`` (default) accepts either.
+        subnet: The subnet file (MMRazor or mmofa YAML) that defines an
+            MMRazor static subnet checkpoint given as ``src``.
 
     Returns:
         dict: ``kind``, ``width`` (None for a ResNet) and the ``paths``
@@ -438,6 +477,16 @@ def convert_ofa_checkpoint(src: PathLike,
             f'{src} is an OFA ResNet checkpoint: the width (--width '
             f'{width}) applies to OFA MobileNetV3 only (the ResNet supernet '
             'holds all its widths); nothing was written')
+    if (kind == 'mmrazor_subnet') != (subnet is not None):
+        raise ConversionError(
+            f'{src} is an MMRazor static subnet checkpoint: give the subnet '
+            'YAML that defines it with --subnet; nothing was written'
+            if subnet is
+            None else f'--subnet {subnet} applies to an MMRazor static subnet '
+            f'checkpoint; {src} is {kind}; nothing was written')
+    if kind == 'mmrazor_subnet':
+        return _convert_mmrazor_subnet(state_dict, src, dst, Path(subnet),
+                                       config_for_width, width)
     if net_config is not None:
         return _convert_specialised(state_dict, kind, src, dst,
                                     Path(net_config), run_config,
@@ -451,11 +500,119 @@ def convert_ofa_checkpoint(src: PathLike,
                  if kind == 'mmrazor_mbv3' else 'first_conv.conv.weight')
     if first_key not in state_dict:
         raise ConversionError(f'{src}: no {first_key}; nothing was written')
-    width = detect_width(state_dict[first_key].shape[0], width, str(src))
-    config = config_for_width(width)
+    width, config = _mbv3_config(state_dict[first_key].shape[0], width,
+                                 config_for_width, str(src))
     model = init_model(config)
     converted = convert_supernet(state_dict, kind, model, str(src))
     return _save_supernet(converted, src, dst, kind, width)
+
+
+def _mbv3_config(first_channels: int, width: Optional[float], config_for_width,
+                 source: str):
+    """The width and supernet config of an OFA MobileNetV3 source: a
+    released width detected from the first conv, or the config given for
+    any width (``config_for_width(None)``, e.g. ``--config``)."""
+    try:
+        width = detect_width(first_channels, width, source)
+    except ConversionError:
+        config = config_for_width(None) if width is None else None
+        if config is None:
+            raise
+        return None, config
+    return width, config_for_width(width)
+
+
+_MMRAZOR_STATIC_BLOCK = re.compile(
+    r'^backbone\.layer(?P<layer>\d+)\.(?P<block>\d+)\.(?P<part>\w+)')
+
+
+def _mmrazor_entry(key: str, present_in_subnet: bool) -> str:
+    """The MMRazor subnet entry that decides the shape of ``key``."""
+    match = _MMRAZOR_STATIC_BLOCK.match(key)
+    if match is None:
+        return 'backbone.first_channels / backbone.last_channels'
+    layer = f'backbone.layers.{match["layer"]}'
+    if not present_in_subnet:
+        return f'{layer}.depth'
+    block = f'{layer}.{match["block"]}'
+    if key.endswith('depthwise_conv.conv.weight'):
+        return f'{block}.kernel_size and {block}.expand_ratio'
+    return f'{block}.expand_ratio'
+
+
+def _convert_mmrazor_subnet(state_dict, src: Path, dst: Path,
+                            subnet_path: Path, config_for_width,
+                            width: Optional[float]) -> dict:
+    """An MMRazor static subnet checkpoint (the sliced model MMRazor's
+    search saves, e.g. the released ``ofa_mobilenet_subnet_...`` files)
+    and the subnet YAML that defines it, as a static mmofa subnet."""
+    from mmofa.registry import MODELS
+    weights = {
+        k[len('architecture.'):] if k.startswith('architecture.') else k: v
+        for k, v in state_dict.items()
+    }
+    first = weights.get('backbone.first_conv.conv.weight')
+    if first is None:
+        raise ConversionError(f'{src}: no backbone.first_conv.conv.weight; '
+                              'nothing was written')
+    width, config = _mbv3_config(first.shape[0], width, config_for_width,
+                                 str(src))
+    model = init_model(config)
+    try:
+        subnet = model.backbone.parse_subnet(subnet_path)
+        model.set_subnet(subnet)
+    except SubnetError as error:
+        raise ConversionError(f'{error}; nothing was written') from None
+    static_cfg = model.export_subnet_config()
+    target = MODELS.build(static_cfg).state_dict()
+    widths = dict(
+        first=target['backbone.first_conv.conv.weight'].shape[0],
+        last=target['head.fc.weight'].shape[1])
+    for end, width_of in widths.items():
+        key = f'backbone.{end}_mutable_channels.mask'
+        mask = weights.pop(key, None)
+        fits = mask is None or (mask.numel() == width_of and bool(
+            (mask == 1).all()))
+        if not fits:
+            raise ConversionError(
+                f'{src}: {key} must be {width_of} ones (the fixed '
+                f'{end} width), got {mask.numel()} values with '
+                f'{int((mask != 1).sum())} not 1; nothing was written')
+    by_entry = {}  # subnet entry -> the keys it misfits
+    for key in sorted(set(weights) | set(target)):
+        have, want = weights.get(key), target.get(key)
+        if have is not None and want is not None and \
+                tuple(have.shape) == tuple(want.shape):
+            continue
+        if have is None:
+            misfit = f'{key} missing (subnet {tuple(want.shape)})'
+        elif want is None:
+            misfit = f'{key} {tuple(have.shape)} not in the subnet'
+        else:
+            misfit = (f'{key}: checkpoint {tuple(have.shape)} vs subnet '
+                      f'{tuple(want.shape)}')
+        by_entry.setdefault(_mmrazor_entry(key, want is not None),
+                            []).append(misfit)
+    if by_entry:
+        lines = [f'{src} does not hold the subnet of {subnet_path}:']
+        for entry, misfits in list(by_entry.items())[:10]:
+            more = f' (+{len(misfits) - 1} more keys)' if len(
+                misfits) > 1 else ''
+            lines.append(f'  subnet entry {entry}: {misfits[0]}{more}')
+        if len(by_entry) > 10:
+            lines.append(f'  (+{len(by_entry) - 10} more entries)')
+        raise ConversionError('\n'.join(lines + ['nothing was written']))
+    paths = write_static_subnet(
+        weights,
+        model.dump_subnet(fmt='mmofa'),
+        static_cfg,
+        dst,
+        model.cfg,
+        meta=dict(
+            converted_from=str(src),
+            subnet_from=str(subnet_path),
+            source_format='mmrazor_subnet'))
+    return dict(kind='mmrazor_subnet', width=width, paths=paths)
 
 
 def _save_supernet(state_dict, src: Path, dst: Path, kind: str,

@@ -8,10 +8,14 @@ import torch.nn as nn
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 
-from mmofa.engine.subnet_export import save_subnet, write_static_subnet
+from mmofa.engine.subnet_export import (save_subnet, save_subnet_for_mmrazor,
+                                        write_static_subnet)
 from mmofa.utils.config import ConfigLike, as_config
 
-__all__ = ['init_model', 'save_subnet', 'write_static_subnet']
+__all__ = [
+    'init_model', 'save_subnet', 'save_subnet_for_mmrazor',
+    'write_static_subnet'
+]
 
 
 @contextmanager

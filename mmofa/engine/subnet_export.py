@@ -1,6 +1,7 @@
 """Exported subnets on disk: the static checkpoint, its subnet YAML and
 the config that trains and tests it (``save_subnet``, used by the tools,
-the search and the converter; re-exported by :mod:`mmofa.apis`)."""
+the search and the converter), or the files MMRazor loads
+(``save_subnet_for_mmrazor``); re-exported by :mod:`mmofa.apis`."""
 from pathlib import Path
 from typing import Dict, Optional, Union
 
@@ -43,6 +44,40 @@ def save_subnet(model: nn.Module,
                                model.dump_subnet(fmt='mmofa'),
                                model.export_subnet_config(), out_file, base_cfg
                                or getattr(model, 'cfg', None))
+
+
+def save_subnet_for_mmrazor(model: nn.Module,
+                            out_file: Union[str, Path],
+                            subnet=None) -> Dict[str, Path]:
+    """Export a subnet of an OFA MobileNetV3 model as MMRazor 1.0 uses it.
+
+    Writes ``out_file``, the static model's weights in the layout of
+    MMRazor's released subnet checkpoints (keys ``architecture.backbone...``
+    with the two channel masks: its ``ofa_mobilenet_subnet_8xb256_in1k.py``
+    loads them strictly with ``prefix='architecture.'``), and
+    ``<stem>.yaml``, the subnet as MMRazor's alias YAML (every block,
+    ``input_shape`` always).
+
+    Raises:
+        SubnetError: The subnet's resolution is not one of MMRazor's.
+    """
+    from mmofa.apis.convert import to_mmrazor_state_dict
+    check_writable_file(out_file, 'save_subnet_for_mmrazor out_file')
+    if subnet is not None:
+        model.set_subnet(subnet)
+    aliases = model.dump_subnet(fmt='mmrazor')
+    out_file = Path(out_file)
+    paths = dict(checkpoint=out_file, subnet=out_file.with_suffix('.yaml'))
+    state_dict = to_mmrazor_state_dict(model.export_subnet().state_dict(),
+                                       str(out_file))
+    save_checkpoint_file(
+        dict(
+            state_dict=state_dict,
+            meta=dict(
+                subnet=model.dump_subnet(fmt='mmofa'),
+                mmofa_version=__version__)), paths['checkpoint'])
+    write_subnet_file(aliases, paths['subnet'])
+    return paths
 
 
 def write_static_subnet(state_dict: dict,

@@ -301,7 +301,12 @@ class MobileNetV3Subnet(Subnet):
             optional_resolution(resolution, source))
 
     def to_mmrazor(self, space: MobileNetV3SearchSpace) -> dict:
-        """MMRazor's alias mapping, every block of every stage included."""
+        """MMRazor's alias mapping, every block of every stage included,
+        ``input_shape`` always (224 for a subnet without a resolution).
+
+        Raises:
+            SubnetError: The resolution is not one of MMRazor's sizes.
+        """
         chosen = {
             'backbone.first_channels': space.first_channels,
             'backbone.last_channels': space.last_channels,
@@ -323,8 +328,14 @@ class MobileNetV3Subnet(Subnet):
             chosen[f'{prefix}.depth'] = self.depth[s]
             chosen[f'{prefix}.out_channels'] = space.stage_out_channels[s]
             start += max_depth
-        if self.resolution is not None:
-            chosen['input_shape'] = [self.resolution, self.resolution]
+        # MMRazor's subnet loader needs input_shape, one of its sizes.
+        resolution = self.resolution or MMRAZOR_DEFAULT_RESOLUTION
+        if resolution not in MMRAZOR_RESOLUTIONS:
+            raise SubnetError(
+                f'resolution {resolution} cannot be written for MMRazor: '
+                "its OFA supernet's input_shape takes "
+                f'{list(MMRAZOR_RESOLUTIONS)}')
+        chosen['input_shape'] = [resolution, resolution]
         return {
             key: {
                 'chosen': value
@@ -334,6 +345,9 @@ class MobileNetV3Subnet(Subnet):
 
 
 SubnetLike = Union[MobileNetV3Subnet, Mapping, str, Path]
+# input_sizes of MMRazor 1.0's OFA supernet config (its input resizer).
+MMRAZOR_RESOLUTIONS = (128, 140, 144, 152, 192, 204, 224, 256)
+MMRAZOR_DEFAULT_RESOLUTION = 224
 
 _MMRAZOR_BLOCK = re.compile(r'^backbone\.layers\.(?P<layer>\d+)\.'
                             r'(?P<block>\d+)\.(?P<attr>kernel_size|'

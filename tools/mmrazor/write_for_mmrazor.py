@@ -1,0 +1,74 @@
+"""Write mmofa files for MMRazor and the logits mmofa computes for them,
+for tools/mmrazor/check_mmofa_files.py to load in MMRazor's environment.
+
+Runs under mmofa:
+
+    python tools/mmrazor/write_for_mmrazor.py work_dirs/for_mmrazor
+
+Written: ``supernet.pth`` (a supernet as ``tools/publish_checkpoint.py
+--format mmrazor`` writes it), ``subnet_{a,b}.pth`` and ``.yaml`` (as
+``tools/export_subnet.py --format mmrazor`` writes them), ``logits.pth``
+(images and mmofa's logits). The supernet is the narrow one of
+tests/configs/mmrazor_tiny.py (the widths of make_fixtures.py) with its
+own initialisation and non-trivial BN statistics.
+"""
+import argparse
+import random
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = REPO / 'tests/configs/mmrazor_tiny.py'
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('out_dir')
+    parser.add_argument('--config', default=str(CONFIG))
+    parser.add_argument('--seed', type=int, default=1)
+    args = parser.parse_args()
+
+    from mmofa.apis import init_model, save_subnet_for_mmrazor
+    from mmofa.apis.convert import to_mmrazor_state_dict
+    from mmofa.utils.checkpoint import save_checkpoint_file
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(args.seed)
+    generator = torch.Generator().manual_seed(args.seed)
+    model = init_model(args.config)
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            n = module.running_mean.numel()
+            module.running_mean.copy_(torch.randn(n, generator=generator))
+            module.running_var.copy_(torch.rand(n, generator=generator) + .5)
+    images = {
+        size:
+        torch.randint(
+            0, 256, (2, 3, size, size), generator=generator, dtype=torch.uint8)
+        for size in (128, 140)
+    }
+    logits = {}
+
+    def forward(net, size):
+        with torch.no_grad():
+            return net((images[size].float() - 128) / 64, mode='tensor')
+
+    model.mutator.set_choices(model.mutator.sample_choices('max'))
+    logits['supernet/max'] = forward(model.architecture, 128)
+    save_checkpoint_file(
+        dict(
+            state_dict=to_mmrazor_state_dict(
+                model.state_dict(), 'the supernet')), out / 'supernet.pth')
+    rng = random.Random(args.seed)
+    for name, size in (('a', 140), ('b', 128)):
+        subnet = model.sample_subnet('random', rng).with_resolution(size)
+        model.set_subnet(subnet)
+        logits[f'subnet/{name}'] = forward(model.architecture, size)
+        save_subnet_for_mmrazor(model, out / f'subnet_{name}.pth')
+    torch.save(dict(images=images, logits=logits), out / 'logits.pth')
+    print(f'wrote {sorted(p.name for p in out.iterdir())} to {out}')
+
+
+if __name__ == '__main__':
+    main()
