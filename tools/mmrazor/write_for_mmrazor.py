@@ -5,17 +5,21 @@ Runs under mmofa:
 
     python tools/mmrazor/write_for_mmrazor.py work_dirs/for_mmrazor
 
-Written: ``supernet.pth`` (a supernet as ``tools/publish_checkpoint.py
---format mmrazor`` writes it), ``subnet_{a,b}.pth`` and ``.yaml`` (as
-``tools/export_subnet.py --format mmrazor`` writes them), ``logits.pth``
-(images and mmofa's logits). The supernet is the narrow one of
-tests/configs/mmrazor_tiny.py (the widths of make_fixtures.py) with its
-own initialisation and non-trivial BN statistics.
+Written: ``supernet.pth`` (a training checkpoint with numpy 2 values,
+published by ``tools/publish_checkpoint.py --format mmrazor``),
+``subnet_{a,b}.pth`` and ``.yaml`` (as ``tools/export_subnet.py --format
+mmrazor`` writes them), ``logits.pth`` (images and mmofa's logits). The
+supernet is the narrow one of tests/configs/mmrazor_tiny.py (the widths of
+make_fixtures.py) with its own initialisation and non-trivial BN
+statistics.
 """
 import argparse
 import random
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,7 +34,6 @@ def main():
     args = parser.parse_args()
 
     from mmofa.apis import init_model, save_subnet_for_mmrazor
-    from mmofa.apis.convert import to_mmrazor_state_dict
     from mmofa.utils.checkpoint import save_checkpoint_file
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -56,10 +59,23 @@ def main():
 
     model.mutator.set_choices(model.mutator.sample_choices('max'))
     logits['supernet/max'] = forward(model.architecture, 128)
+    # A checkpoint as training leaves it (numpy 2 values in meta), then
+    # published for MMRazor as a user would.
+    training = out / 'training_checkpoint.pth'
     save_checkpoint_file(
         dict(
-            state_dict=to_mmrazor_state_dict(
-                model.state_dict(), 'the supernet')), out / 'supernet.pth')
+            state_dict=model.state_dict(),
+            meta=dict(epoch=1, seed=np.int64(0), loss=np.float64(1.5)),
+            numpy_state=np.random.default_rng(0).bit_generator.state),
+        training)
+    subprocess.run([
+        sys.executable,
+        str(REPO / 'tools/publish_checkpoint.py'),
+        str(training),
+        str(out / 'supernet.pth'), '--no-hash', '--format', 'mmrazor'
+    ],
+                   check=True)
+    training.unlink()
     rng = random.Random(args.seed)
     for name, size in (('a', 140), ('b', 128)):
         subnet = model.sample_subnet('random', rng).with_resolution(size)
