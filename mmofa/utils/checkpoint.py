@@ -292,13 +292,28 @@ def check_state_dict_fits(model: nn.Module,
             hint = ('\nThis looks like an official Once-for-All checkpoint:'
                     ' convert it with tools/convert_ofa_ckpt.py first.')
         elif any('head' in p for p in problems):
+            classes = _head_classes(state_dict, target)
             hint = ('\nFor a new classifier head (another number of '
                     "classes), exclude it: load_from_exclude = ['*head.fc.*']"
                     ' in the config (or init_model(..., exclude=...)).')
+            if classes:
+                hint = (f'\nThe checkpoint\'s head has {classes[0]} classes,'
+                        f' the model\'s {classes[1]}.' + hint)
         raise CheckpointError('\n'.join(
             [f'{source} does not fit {type(model).__name__}:'] + problems) +
                               hint)
     return state_dict
+
+
+def _head_classes(state_dict: Mapping, target: Mapping):
+    """(checkpoint classes, model classes) of a classifier whose number of
+    classes differs, else None."""
+    for key, value in target.items():
+        if key.endswith('head.fc.weight') and key in state_dict:
+            have = state_dict[key].shape[0]
+            if have != value.shape[0]:
+                return have, value.shape[0]
+    return None
 
 
 def load_state_dict_checked(model: nn.Module,

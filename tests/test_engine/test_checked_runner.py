@@ -116,6 +116,8 @@ def test_a_partial_load_names_what_the_model_keeps(data, trained, tmp_path):
     assert refused.returncode != 0
     assert ('architecture.head.fc.weight: checkpoint (4, 96) vs model '
             '(5, 96)') in refused.stderr
+    assert "The checkpoint's head has 4 classes, the model's 5." in \
+        refused.stderr
     assert 'load_from_exclude' in refused.stderr
     run_tool(
         'tools/train.py',

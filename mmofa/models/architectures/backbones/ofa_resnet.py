@@ -39,10 +39,15 @@ from mmofa.models.task_modules import ResNetResourceEstimator
 from mmofa.models.utils import OFAInitMixin, build_activation
 from mmofa.registry import MODELS
 from mmofa.structures import ResNetPopulationCodec
-from mmofa.structures.resnet_subnet import (
-    RESNET50_BASE_DEPTHS, RESNET50_STAGE_STRIDES, RESNET50_STAGE_WIDTHS,
-    RESNET50_STEM_WIDTH, RESNET_SUBNET_FORMATS, ResNetSearchSpace,
-    ResNetSubnet, bottleneck_width, dump_resnet_subnet, parse_resnet_subnet)
+from mmofa.structures.resnet_subnet import (RESNET50_BASE_DEPTHS,
+                                            RESNET50_STAGE_STRIDES,
+                                            RESNET50_STAGE_WIDTHS,
+                                            RESNET50_STEM_WIDTH,
+                                            RESNET_SUBNET_FORMATS,
+                                            ResNetSearchSpace, ResNetSubnet,
+                                            bottleneck_width,
+                                            dump_resnet_subnet,
+                                            parse_resnet_subnet)
 from ..static.resnet import AvgPoolConvBN, ResNetBottleneck, ResNetStem
 from .elastic_backbone import (ElasticBackbone, elastic_conv_bn, head_part,
                                stage_blocks_state)
