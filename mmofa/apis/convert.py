@@ -70,6 +70,19 @@ def to_mmrazor_state_dict(state_dict: Mapping,
     return converted
 
 
+def _drop_mmrazor_masks(state_dict: dict, prefix: str, first: int, last: int,
+                        source: str) -> None:
+    """Check MMRazor's two channel masks (``prefix`` + ``backbone.``...)
+    against the fixed first and last widths and drop them."""
+    from mmofa.models.architectures.backbones.ofa_mobilenet_v3 import \
+        mmrazor_mask_problem
+    for key, width in zip(MMRAZOR_MASKS, (first, last)):
+        key = prefix + key[len('architecture.'):]
+        problem = mmrazor_mask_problem(state_dict.pop(key, None), width, key)
+        if problem:
+            raise ConversionError(f'{source}: {problem}; nothing was written')
+
+
 def _first_channels(width: float) -> int:
     return make_divisible(16 * width, 8)
 
@@ -145,19 +158,11 @@ def convert_supernet(state_dict: Mapping, kind: str, model,
     """
     target = model.state_dict()
     if kind == 'mmrazor_mbv3':
-        converted = {}
-        for key, value in state_dict.items():
-            if key in MMRAZOR_MASKS:
-                width = target[
-                    'architecture.backbone.first_conv.conv.weight'].shape[0] \
-                    if 'first' in key else \
-                    target['architecture.head.fc.weight'].shape[1]
-                if value.numel() != width:
-                    raise ConversionError(
-                        f'{source}: {key} has {value.numel()} channels, the '
-                        f'mmofa supernet {width}; nothing was written')
-            else:
-                converted[key] = value
+        converted = dict(state_dict)
+        _drop_mmrazor_masks(
+            converted, 'architecture.',
+            target['architecture.backbone.first_conv.conv.weight'].shape[0],
+            target['architecture.head.fc.weight'].shape[1], source)
     else:
         try:
             converted = {
@@ -565,19 +570,9 @@ def _convert_mmrazor_subnet(state_dict, src: Path, dst: Path,
         raise ConversionError(f'{error}; nothing was written') from None
     static_cfg = model.export_subnet_config()
     target = MODELS.build(static_cfg).state_dict()
-    widths = dict(
-        first=target['backbone.first_conv.conv.weight'].shape[0],
-        last=target['head.fc.weight'].shape[1])
-    for end, width_of in widths.items():
-        key = f'backbone.{end}_mutable_channels.mask'
-        mask = weights.pop(key, None)
-        fits = mask is None or (mask.numel() == width_of and bool(
-            (mask == 1).all()))
-        if not fits:
-            raise ConversionError(
-                f'{src}: {key} must be {width_of} ones (the fixed '
-                f'{end} width), got {mask.numel()} values with '
-                f'{int((mask != 1).sum())} not 1; nothing was written')
+    _drop_mmrazor_masks(weights, '',
+                        target['backbone.first_conv.conv.weight'].shape[0],
+                        target['head.fc.weight'].shape[1], str(src))
     by_entry = {}  # subnet entry -> the keys it misfits
     for key in sorted(set(weights) | set(target)):
         have, want = weights.get(key), target.get(key)

@@ -10,8 +10,8 @@ published by ``tools/publish_checkpoint.py --format mmrazor``),
 ``subnet_{a,b}.pth`` and ``.yaml`` (as ``tools/export_subnet.py --format
 mmrazor`` writes them), ``logits.pth`` (images and mmofa's logits). The
 supernet is the narrow one of tests/configs/mmrazor_tiny.py (the widths of
-make_fixtures.py) with its own initialisation and non-trivial BN
-statistics.
+make_fixtures.py) with its own initialisation, BN randomised by
+make_fixtures.randomise_bn.
 """
 import argparse
 import random
@@ -21,6 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from make_fixtures import randomise_bn  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'tests/configs/mmrazor_tiny.py'
@@ -40,11 +43,7 @@ def main():
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
     model = init_model(args.config)
-    for module in model.modules():
-        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-            n = module.running_mean.numel()
-            module.running_mean.copy_(torch.randn(n, generator=generator))
-            module.running_var.copy_(torch.rand(n, generator=generator) + .5)
+    randomise_bn(model, generator)
     images = {
         size:
         torch.randint(

@@ -163,6 +163,21 @@ class ElasticMBConvBlock(nn.Module):
             select_(self.expand_conv.conv.weight, 0, order)
 
 
+def mmrazor_mask_problem(mask: Optional[torch.Tensor], width: int,
+                         name: str) -> Optional[str]:
+    """What is wrong with MMRazor's channel mask ``name`` of a fixed width
+    (it must be ``width`` ones), or None (also when there is no mask)."""
+    if mask is None:
+        return None
+    if mask.numel() != width:
+        return (f'{name} has {mask.numel()} channels, this supernet has '
+                f'{width} (another width_mult?)')
+    if not bool((mask == 1).all()):
+        return (f'{name} masks out {int((mask != 1).sum())} of {width} '
+                'channels; the fixed widths take all ones')
+    return None
+
+
 @MODELS.register_module()
 class OFAMobileNetV3(OFAInitMixin, ElasticBackbone):
     """The elastic Once-for-All MobileNetV3 supernet.
@@ -387,16 +402,9 @@ class OFAMobileNetV3(OFAInitMixin, ElasticBackbone):
                             ('last_mutable_channels.mask',
                              self.layout.last_channels)):
             mask = state_dict.pop(prefix + name, None)
-            if mask is None:
-                continue
-            if mask.numel() != width:
-                problems.append(
-                    f'{prefix}{name} has {mask.numel()} channels, this '
-                    f'supernet has {width} (another width_mult?)')
-            elif not bool((mask == 1).all()):
-                problems.append(
-                    f'{prefix}{name} masks out {int((mask != 1).sum())} of '
-                    f'{width} channels; the fixed widths take all ones')
+            problem = mmrazor_mask_problem(mask, width, prefix + name)
+            if problem:
+                problems.append(problem)
         return problems
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
