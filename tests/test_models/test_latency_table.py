@@ -56,3 +56,20 @@ def test_table_of_another_space_or_size_is_refused(tmp_path):
         load_latency_table(
             tmp_path / 'bad.json', model,
             MobileNetV3PopulationCodec(model.search_space, [32]))
+
+
+def test_latency_table_fit_names_each_limit_it_breaks():
+    from mmofa.models.task_modules.estimators import latency_table_fit
+    measured = [1.0, 2.0, 3.0, 4.0]
+    good = latency_table_fit([1.1, 2.1, 2.9, 4.2], measured)
+    assert good['predicts'] and good['why'] == ''
+    assert good['kendall_tau'] == pytest.approx(1.0)
+    assert good['mape'] == pytest.approx((10 + 5 + 10 / 3 + 5) / 4)
+    # Ranked right, priced twice over: only the error is off.
+    doubled = latency_table_fit([2 * m for m in measured], measured)
+    assert not doubled['predicts']
+    assert doubled['why'] == 'mean absolute percentage error 100.0 % > 25.0 %'
+    # Close in size, ranked backwards: only the ranking is off.
+    reversed_ = latency_table_fit([2.6, 2.55, 2.5, 2.45], [2.4, 2.5, 2.6, 2.7])
+    assert not reversed_['predicts']
+    assert reversed_['why'] == 'Kendall tau -1.000 < 0.6'

@@ -3,6 +3,7 @@ every tools/dist_*.sh form with its options on 2 CPU processes, one
 resolution check, unwritable outputs, absent devices, a latency table that
 does not predict, the thread policy."""
 import json
+import re
 
 import pytest
 import torch
@@ -126,8 +127,12 @@ def test_a_latency_table_that_does_not_predict_is_flagged(tmp_path):
         check=False,
         env={'MMOFA_TEST_DATA': 'unused'})
     assert result.returncode == 3, result.stderr[-2000:]
-    assert 'WARNING: this table does not predict the measured latency ' \
-        '(Kendall tau' in result.stderr
+    # Which limit a noisy machine breaks first varies; one of them must be
+    # named with its figure (test_latency_table_fit checks each).
+    assert re.search(
+        r'WARNING: this table does not predict the measured latency '
+        r'\((Kendall tau -?[\d.]+ < 0.6|mean absolute percentage error '
+        r'[\d.]+ % > 25.0 %)', result.stderr), result.stderr[-2000:]
     assert 'more repeats (--repeats), fewer threads (--threads 1)' in \
         result.stderr
 
