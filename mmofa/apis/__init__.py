@@ -1,7 +1,7 @@
-from .inference import (init_model, save_subnet, save_subnet_for_mmrazor,
-                        write_static_subnet)
+from .inference import (init_model, inference_model, save_subnet,
+                        save_subnet_for_mmrazor, write_static_subnet)
 
 __all__ = [
-    'init_model', 'save_subnet', 'save_subnet_for_mmrazor',
+    'init_model', 'inference_model', 'save_subnet', 'save_subnet_for_mmrazor',
     'write_static_subnet'
 ]

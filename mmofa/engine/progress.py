@@ -27,14 +27,18 @@ class ProgressLog:
         interval (float): Seconds between lines at least (the last item is
             always logged). 0 logs every item. Defaults to 0.
         done (int): Items already done (a resumed task). Defaults to 0.
+        after (float): Seconds from the start before the first line: a
+            task done sooner logs nothing. Defaults to 0.
     """
 
     def __init__(self,
                  total: int,
                  task: str,
                  interval: float = 0.0,
-                 done: int = 0):
+                 done: int = 0,
+                 after: float = 0.0):
         self.total = int(total)
+        self.after = after
         self.task = task
         self.interval = interval
         self.done = int(done)
@@ -46,6 +50,8 @@ class ProgressLog:
         self.done += count
         now = time.perf_counter()
         last = self.done >= self.total
+        if self._last_line is None and now - self._start < self.after:
+            return
         if not last and self._last_line is not None and \
                 now - self._last_line < self.interval:
             return

@@ -3,7 +3,7 @@ the config that trains and tests it (``save_subnet``, used by the tools,
 the search and the converter), or the files MMRazor loads
 (``save_subnet_for_mmrazor``); re-exported by :mod:`mmofa.apis`."""
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict, Mapping, Optional, Union
 
 import torch.nn as nn
 
@@ -15,10 +15,18 @@ from mmofa.version import __version__
 from .static_checkpoint import static_subnet_config
 
 
+def class_names_meta(metainfo: Optional[Mapping]) -> Optional[dict]:
+    """``dict(classes=[...])`` of a dataset's or a model's ``metainfo``
+    (mmpretrain's ``dataset_meta``), None when it names no classes."""
+    classes = (metainfo or {}).get('classes')
+    return dict(classes=[str(c) for c in classes]) if classes else None
+
+
 def save_subnet(model: nn.Module,
                 out_file: Union[str, Path],
                 subnet=None,
-                base_cfg: Optional[ConfigLike] = None) -> Dict[str, Path]:
+                base_cfg: Optional[ConfigLike] = None,
+                dataset_meta: Optional[Mapping] = None) -> Dict[str, Path]:
     """Export a subnet of an ``OFA`` model to a static checkpoint and files.
 
     Writes ``out_file`` (the static model's weights and the subnet in its
@@ -33,6 +41,10 @@ def save_subnet(model: nn.Module,
         base_cfg: The config whose other settings (data, runtime) the
             written config keeps; defaults to ``model.cfg`` if the model
             has one.
+        dataset_meta: The class names (``dict(classes=[...])``) for the
+            checkpoint's ``meta`` and the config; defaults to the model's
+            ``dataset_meta`` (set by :func:`init_model` from its
+            checkpoint).
 
     Returns:
         dict: The paths written: ``checkpoint``, ``subnet``, ``config``.
@@ -40,10 +52,15 @@ def save_subnet(model: nn.Module,
     check_writable_file(out_file, 'save_subnet out_file')
     if subnet is not None:
         model.set_subnet(subnet)
-    return write_static_subnet(model.export_subnet().state_dict(),
-                               model.dump_subnet(fmt='mmofa'),
-                               model.export_subnet_config(), out_file, base_cfg
-                               or getattr(model, 'cfg', None))
+    classes = class_names_meta(
+        dataset_meta or getattr(model, 'dataset_meta', None))
+    return write_static_subnet(
+        model.export_subnet().state_dict(),
+        model.dump_subnet(fmt='mmofa'),
+        model.export_subnet_config(),
+        out_file,
+        base_cfg or getattr(model, 'cfg', None),
+        meta=dict(dataset_meta=classes) if classes else None)
 
 
 def save_subnet_for_mmrazor(model: nn.Module,
@@ -97,7 +114,8 @@ def write_static_subnet(state_dict: dict,
         base_cfg: A config whose other settings (data, runtime) the written
             config keeps, made to train and test the static subnet (see
             :func:`~mmofa.engine.static_checkpoint.static_subnet_config`).
-        meta: More entries for the checkpoint's ``meta``.
+        meta: More entries for the checkpoint's ``meta``; its
+            ``dataset_meta`` (the class names) also goes into the config.
     """
     out_file = Path(out_file)
     stem = out_file.with_suffix('')
@@ -115,5 +133,7 @@ def write_static_subnet(state_dict: dict,
     cfg = static_subnet_config(
         as_config(base_cfg or {}), model_cfg, subnet, str(out_file))
     cfg.pop('work_dir', None)  # the default work dir of where it is used
+    if (meta or {}).get('dataset_meta'):
+        cfg.dataset_meta = meta['dataset_meta']
     cfg.dump(str(paths['config']))
     return paths

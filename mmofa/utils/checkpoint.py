@@ -328,18 +328,24 @@ def load_state_dict_checked(model: nn.Module,
 
 def load_model_weights(model: nn.Module,
                        path: PathLike,
-                       exclude: Sequence[str] = ()) -> None:
+                       exclude: Sequence[str] = ()) -> dict:
     """Load a checkpoint file into ``model`` strictly, naming bad keys.
 
     Args:
         exclude: Keys the model keeps (see :func:`check_state_dict_fits`).
 
+    Returns:
+        dict: The checkpoint's ``meta`` (empty if it has none).
+
     Raises:
         CheckpointError: Not a checkpoint, or missing, unexpected or
             mis-shaped keys.
     """
-    state_dict = state_dict_of(load_checkpoint_file(path), str(path))
+    checkpoint = load_checkpoint_file(path)
+    state_dict = state_dict_of(checkpoint, str(path))
     load_state_dict_checked(model, state_dict, str(path), exclude)
+    meta = checkpoint.get('meta') if isinstance(checkpoint, Mapping) else None
+    return dict(meta) if isinstance(meta, Mapping) else {}
 
 
 def _umask() -> int:

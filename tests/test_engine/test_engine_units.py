@@ -106,3 +106,25 @@ def test_local_rank_in_both_spellings():
     assert parser.parse_args(['--local-rank', '3']).local_rank == 3
     assert parser.parse_args(['--local_rank', '2']).local_rank == 2
     assert parser.parse_args([]).launcher == 'none'
+
+
+def test_progress_log_waits_then_logs_at_its_interval(monkeypatch):
+    from mmofa.engine import progress
+    clock = [0.0]
+    lines = []
+    monkeypatch.setattr(progress.time, 'perf_counter', lambda: clock[0])
+    monkeypatch.setattr(
+        progress, 'print_log', lambda line, logger=None: lines.append(line))
+    quick = progress.ProgressLog(3, 'quick', interval=10, after=10)
+    for _ in range(3):
+        clock[0] += 1
+        quick.update()
+    assert lines == []  # done in 3 s: nothing said
+    slow = progress.ProgressLog(4, 'slow', interval=10, after=10)
+    for step in (4, 8, 4, 4):
+        clock[0] += step
+        slow.update()
+    assert lines == [
+        'slow 2/4 (50 %), 0:00:12 elapsed, ETA 0:00:12',
+        'slow 4/4 (100 %), 0:00:20 elapsed'
+    ]

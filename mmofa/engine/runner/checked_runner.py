@@ -12,6 +12,7 @@ from mmengine.runner.checkpoint import _load_checkpoint, find_latest_checkpoint
 from mmofa.registry import RUNNERS
 from mmofa.utils.checkpoint import (CheckpointError, load_checkpoint_file,
                                     load_state_dict_checked, state_dict_of)
+from ..dataset_checks import check_dataset_classes
 from ..work_dir_lock import hold_work_dir
 
 #: The ``meta`` entry of a checkpoint naming what its run started from.
@@ -58,11 +59,21 @@ class CheckedRunner(Runner):
         self.origin = self._load_from
         self.resumed_from: Optional[str] = None
         self._resuming = False
+        #: ``meta.dataset_meta`` of the checkpoint loaded (class names).
+        self.checkpoint_dataset_meta: Optional[dict] = None
 
     # ---------------------------------------------------------- loading
     def load_or_resume(self) -> None:
+        """Load or resume as configured, then check the datasets' classes
+        against the model's head, each other and the checkpoint's
+        (:func:`check_dataset_classes`)."""
         if self._has_loaded:
             return
+        self._load_or_resume()
+        check_dataset_classes(self, (self.checkpoint_dataset_meta
+                                     or {}).get('classes'))
+
+    def _load_or_resume(self) -> None:
         if not self._resume:
             if self._load_from is not None:
                 self.load_checkpoint(self._load_from)
@@ -153,6 +164,9 @@ class CheckedRunner(Runner):
         if exclude:
             self.logger.info(f'{filename}: weights matching {exclude} keep '
                              "the model's initialisation")
+        meta = checkpoint.get('meta') or {}
+        if isinstance(meta.get('dataset_meta'), dict):
+            self.checkpoint_dataset_meta = meta['dataset_meta']
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint

@@ -289,7 +289,10 @@ class EvolutionSearchLoop(SubnetScoringLoop):
                     resolutions=[subnet.resolution],
                     calibrate_bn=None)
                 paths = save_subnet(
-                    model, directory / 'best.pth', base_cfg=cfg)
+                    model,
+                    directory / 'best.pth',
+                    base_cfg=cfg,
+                    dataset_meta=self.class_names())
                 files = dict(
                     subnet=str(paths['subnet']),
                     checkpoint=str(paths['checkpoint']))

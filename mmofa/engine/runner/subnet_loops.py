@@ -23,6 +23,7 @@ from mmofa.engine.hooks.random_state_hook import (get_random_state,
                                                   set_random_state)
 from mmofa.engine.hooks.subnet_visualization_hook import SUBNET_NAME_KEY
 from mmofa.engine.progress import ProgressLog, format_metrics
+from mmofa.engine.subnet_export import class_names_meta
 from mmofa.models.task_modules import count_macs_params
 from mmofa.models.utils import recalibrate_bn, resize_batch
 from mmofa.registry import LOOPS
@@ -125,10 +126,18 @@ class SubnetEvaluator:
         random.seed(seed)
         np.random.seed(seed)
         torch.manual_seed(seed)
+        # A line every 10 s once it has lasted 10 s (many images, slow
+        # loading); a quick recalibration logs nothing.
+        progress = ProgressLog(
+            len(self._calibration_loader),
+            f'BN recalibration at {resolution} px: batches',
+            interval=10.0,
+            after=10.0)
         try:
             for batch in self._calibration_loader:
                 inputs = preprocessor(batch, False)['inputs']
                 yield resize_batch(inputs, resolution)
+                progress.update()
         finally:
             set_random_state(outer_state)
 
@@ -530,6 +539,12 @@ class SubnetScoringLoop(TestLoop):
     def check_resolutions(self, model) -> None:
         check_supernet_resolutions(model, self.resolutions,
                                    f'{self.stage}_cfg.resolutions')
+
+    def class_names(self) -> Optional[dict]:
+        """The class names of the dataset scored on (``dict(classes=...)``,
+        for exported subnets), None without one."""
+        dataset = getattr(getattr(self, 'dataloader', None), 'dataset', None)
+        return class_names_meta(getattr(dataset, 'metainfo', None))
 
     def measure_score(self, subnet, score_key: str) -> float:
         return self.subnet_evaluator.measure_score(subnet, score_key)
