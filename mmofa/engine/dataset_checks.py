@@ -33,7 +33,16 @@ def _dataset_of(loop) -> Optional[object]:
     return dataset if classes else None
 
 
+def _inner(dataset):
+    """The dataset a wrapper (``RepeatDataset``, ``ClassBalancedDataset``)
+    wraps; the dataset itself otherwise."""
+    while hasattr(dataset, 'dataset') and hasattr(dataset.dataset, 'metainfo'):
+        dataset = dataset.dataset
+    return dataset
+
+
 def _where(dataset) -> str:
+    dataset = _inner(dataset)
     root = getattr(dataset, 'data_root', '') or ''
     prefix = getattr(dataset, 'data_prefix', {}) or {}
     prefix = prefix.get('img_path', '') if isinstance(prefix, dict) else ''
@@ -44,7 +53,8 @@ def _where(dataset) -> str:
 
 def _labels(dataset) -> Optional[np.ndarray]:
     try:
-        return np.asarray(dataset.get_gt_labels()).reshape(-1).astype(int)
+        labels = _inner(dataset).get_gt_labels()
+        return np.asarray(labels).reshape(-1).astype(int)
     except (AttributeError, KeyError, TypeError, ValueError):
         return None
 
@@ -84,7 +94,7 @@ def check_dataset_classes(runner,
         classes = dataset.metainfo['classes']
         if num_classes is None or len(classes) == num_classes:
             continue
-        if getattr(type(dataset), 'METAINFO', {}).get('classes'):
+        if getattr(type(_inner(dataset)), 'METAINFO', {}).get('classes'):
             # A known dataset's fixed class list (ImageNet's 1000): a
             # subset of its folders may train a smaller head, as long as
             # every label is one of the head's classes.

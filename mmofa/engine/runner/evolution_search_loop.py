@@ -100,6 +100,13 @@ class EvolutionSearchLoop(SubnetScoringLoop):
                          fp16)
         if isinstance(constraints, dict):
             constraints = [constraints]
+        for i, constraint in enumerate(constraints):
+            if not isinstance(constraint, dict):
+                raise ValueError(
+                    f'test_cfg.constraints[{i}] = {constraint!r} is not a '
+                    'dict such as dict(flops=300). --cfg-options cannot give '
+                    'dicts: set the constraints in the config, or change one'
+                    ' value with e.g. test_cfg.constraints.0.flops=250')
         self.constraints = [dict(c) for c in constraints]
         if not self.constraints or not all(self.constraints):
             raise ValueError(

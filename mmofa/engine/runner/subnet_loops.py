@@ -151,6 +151,10 @@ class SubnetEvaluator:
                     'calibration_dataloader or a train_dataloader in the '
                     'config, or set calibrate_bn=None')
             cfg = copy.deepcopy(train_cfg)
+        # Each image once: not the repeats of a RepeatDataset.
+        while isinstance(cfg.get('dataset'), dict) and \
+                str(cfg['dataset'].get('type')).endswith('RepeatDataset'):
+            cfg['dataset'] = cfg['dataset']['dataset']
         cfg.pop('batch_sampler', None)
         calib = self.calibrate_bn
         cfg['batch_size'] = calib['batch_size']
