@@ -17,7 +17,7 @@ std = [58.395, 57.12, 57.375]
 # pixels; each at least 32 (the network's total stride). For small images,
 # sizes at or a little above their own size.
 resolutions = [128, 160, 192, 224]
-# 0 for images whose mirror image means something else (digits, text).
+# 0.0 for images whose mirror image means something else (digits, text).
 flip_prob = 0.5
 # Passes over the training images in one epoch of the schedules: raise it
 # for a small dataset, so that one epoch is some hundreds of iterations.

@@ -12,7 +12,6 @@
 _base_ = ['./ofa_mbv3_ps.py']
 
 custom_hooks = []
-load_from_exclude = []
 test_cfg = dict(
     _delete_=True,
     type='mmofa.EvolutionSearchLoop',

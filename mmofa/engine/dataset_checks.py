@@ -11,6 +11,8 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
+from mmofa.datasets import innermost_dataset
+
 #: A warning when the largest training class has more than this many
 #: times the images of the smallest.
 IMBALANCE_RATIO = 10.0
@@ -33,16 +35,8 @@ def _dataset_of(loop) -> Optional[object]:
     return dataset if classes else None
 
 
-def _inner(dataset):
-    """The dataset a wrapper (``RepeatDataset``, ``ClassBalancedDataset``)
-    wraps; the dataset itself otherwise."""
-    while hasattr(dataset, 'dataset') and hasattr(dataset.dataset, 'metainfo'):
-        dataset = dataset.dataset
-    return dataset
-
-
 def _where(dataset) -> str:
-    dataset = _inner(dataset)
+    dataset = innermost_dataset(dataset)
     root = getattr(dataset, 'data_root', '') or ''
     prefix = getattr(dataset, 'data_prefix', {}) or {}
     prefix = prefix.get('img_path', '') if isinstance(prefix, dict) else ''
@@ -53,7 +47,7 @@ def _where(dataset) -> str:
 
 def _labels(dataset) -> Optional[np.ndarray]:
     try:
-        labels = _inner(dataset).get_gt_labels()
+        labels = innermost_dataset(dataset).get_gt_labels()
         return np.asarray(labels).reshape(-1).astype(int)
     except (AttributeError, KeyError, TypeError, ValueError):
         return None
@@ -94,7 +88,8 @@ def check_dataset_classes(runner,
         classes = dataset.metainfo['classes']
         if num_classes is None or len(classes) == num_classes:
             continue
-        if getattr(type(_inner(dataset)), 'METAINFO', {}).get('classes'):
+        if getattr(type(innermost_dataset(dataset)), 'METAINFO',
+                   {}).get('classes'):
             # A known dataset's fixed class list (ImageNet's 1000): a
             # subset of its folders may train a smaller head, as long as
             # every label is one of the head's classes.

@@ -123,6 +123,13 @@ def test_transfer_recipe_replaces_the_head_or_names_both_counts(folders):
     assert "The checkpoint's head has 3 classes, the model's 2." in \
         refused.stderr, refused.stderr[-3000:]
     run_tool(*common, '--work-dir', root / 'transfer')
+    # Testing with the same config loads the trained head too.
+    tested = run_tool('tools/test.py', custom2 / 'ofa_mbv3_transfer.py',
+                      root / 'transfer' / 'epoch_1.pth', '--work-dir',
+                      root / 'transfer_test', '--cfg-options', *NARROW)
+    assert 'Load checkpoint from' in tested.stdout + tested.stderr
+    assert "keep the model's initialisation" not in tested.stdout + \
+        tested.stderr
     model = init_model(
         custom2 / 'ofa_mbv3_transfer.py',
         root / 'transfer' / 'epoch_1.pth',

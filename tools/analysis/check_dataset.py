@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope
 
+from mmofa.datasets import innermost_dataset_cfg
 from mmofa.engine.progress import ProgressLog
 from mmofa.registry import DATASETS
 from mmofa.utils import register_all_modules
@@ -70,7 +71,9 @@ def main():
         loader = cfg.get(f'{split}_dataloader')
         if not loader:
             continue
-        dataset_cfg = dict(loader['dataset'], lazy_init=False)
+        # Each image once, whatever wraps the dataset.
+        dataset_cfg = dict(
+            innermost_dataset_cfg(loader['dataset']), lazy_init=False)
         same = [s for s, c in seen.items() if c == dataset_cfg]
         if same:
             print(f'{split}: the {same[0]} dataset')

@@ -36,7 +36,8 @@ class CheckedRunner(Runner):
       the model completely: a missing, unexpected or mis-shaped key is a
       :class:`CheckpointError` naming keys and shapes, before anything is
       loaded. ``load_from_exclude`` (a config key: ``fnmatch`` patterns)
-      names the weights the model keeps instead, e.g. a new head;
+      names the weights a training keeps instead of loading them, e.g. a
+      new head (tests, searches and resumes load every weight);
     - unreadable files are named in mmofa's words (not a checkpoint,
       truncated, refused global);
     - ``resume=True`` resumes the latest checkpoint of the work dir and,
@@ -59,6 +60,7 @@ class CheckedRunner(Runner):
         self.origin = self._load_from
         self.resumed_from: Optional[str] = None
         self._resuming = False
+        self._training = False
         #: ``meta.dataset_meta`` of the checkpoint loaded (class names).
         self.checkpoint_dataset_meta: Optional[dict] = None
 
@@ -158,7 +160,10 @@ class CheckedRunner(Runner):
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) \
             else self.model
-        exclude = () if self._resuming else self.load_from_exclude
+        # The exclusions are for starting a training (a new head); a test,
+        # a search or a resume loads everything.
+        exclude = self.load_from_exclude if self._training and \
+            not self._resuming else ()
         load_state_dict_checked(model, state_dict_of(checkpoint, filename),
                                 filename, exclude)
         if exclude:
@@ -182,5 +187,6 @@ class CheckedRunner(Runner):
         super().save_checkpoint(out_dir, filename, *args, meta=meta, **kwargs)
 
     def train(self) -> nn.Module:
+        self._training = True
         with hold_work_dir(self.work_dir, 'training'):
             return super().train()

@@ -19,6 +19,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import TestLoop, ValLoop
 from torch.utils.data import DataLoader, SequentialSampler
 
+from mmofa.datasets import innermost_dataset_cfg
 from mmofa.engine.hooks.random_state_hook import (get_random_state,
                                                   set_random_state)
 from mmofa.engine.hooks.subnet_visualization_hook import SUBNET_NAME_KEY
@@ -152,9 +153,7 @@ class SubnetEvaluator:
                     'config, or set calibrate_bn=None')
             cfg = copy.deepcopy(train_cfg)
         # Each image once: not the repeats of a RepeatDataset.
-        while isinstance(cfg.get('dataset'), dict) and \
-                str(cfg['dataset'].get('type')).endswith('RepeatDataset'):
-            cfg['dataset'] = cfg['dataset']['dataset']
+        cfg['dataset'] = innermost_dataset_cfg(cfg['dataset'])
         cfg.pop('batch_sampler', None)
         calib = self.calibrate_bn
         cfg['batch_size'] = calib['batch_size']
