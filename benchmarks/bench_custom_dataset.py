@@ -85,7 +85,9 @@ def run(*args, log: Path):
 
 
 def prepare(work: Path) -> Path:
-    """The digits folder and the user's copy of configs/ for it."""
+    """The digits folder and the user's copy of configs/ for it, filled in
+    as docs/custom_dataset.md says."""
+    from mmofa.utils.config import update_config_file
     data = work / 'digits'
     if not (data / 'train').is_dir():
         run('tools/dataset_converters/sklearn_digits.py',
@@ -93,32 +95,22 @@ def prepare(work: Path) -> Path:
             '--size',
             32,
             log=work / 'digits.log')
-    stats = work / 'digits_stats.json'
-    if not stats.is_file():
-        run('tools/analysis/dataset_stats.py',
-            data / 'train',
-            '--json',
-            stats,
-            log=work / 'stats.log')
-    stats = json.loads(stats.read_text())
     configs = work / 'configs'
     shutil.rmtree(configs, ignore_errors=True)
     shutil.copytree(REPO / 'configs', configs)
     custom = configs / 'custom'
-    text = (custom / 'my_dataset.py').read_text()
-    for key, value in dict(
-            data_root=repr(str(data.resolve())),
-            num_classes=10,
-            mean=stats['mean'],
-            std=stats['std'],
+    run('tools/analysis/dataset_stats.py',
+        data / 'train',
+        '--update-config',
+        custom / 'my_dataset.py',
+        log=work / 'stats.log')
+    update_config_file(
+        custom / 'my_dataset.py',
+        dict(
             resolutions=[32, SIZE],
             flip_prob=0.0,
-            batch_size=64).items():
-        text, count = re.subn(
-            rf'^{key} = .*$', f'{key} = {value}', text, flags=re.M)
-        assert count == 1, key
-    text = text.replace('num_images=2000', 'num_images=1000')
-    (custom / 'my_dataset.py').write_text(text)
+            batch_size=64,
+            calibrate_bn=dict(num_images=1000, batch_size=128)))
     (custom / 'scratch.py').write_text(SCRATCH)
     return custom
 

@@ -1,5 +1,5 @@
 # Your dataset, for every recipe in configs/custom/ (docs/custom_dataset.md).
-# Edit the lines up to `batch_size`; the rest follows from them.
+# Edit the lines up to `num_workers`; the rest follows from them.
 #
 # data_root holds train/<class>/*.jpg and val/<class>/*.jpg (any image
 # type; grayscale images are read as three equal channels). Class names
@@ -23,6 +23,8 @@ flip_prob = 0.5
 # for a small dataset, so that one epoch is some hundreds of iterations.
 repeat = 1
 batch_size = 64
+# Processes loading images, per training process.
+num_workers = 2
 
 eval_resolutions = [max(resolutions), min(resolutions)]
 # The data preprocessor of the models (not named data_preprocessor: the
@@ -49,7 +51,7 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=batch_size,
-    num_workers=2,
+    num_workers=num_workers,
     worker_init_fn=dict(type='mmofa.seed_worker'),
     persistent_workers=False,
     dataset=dict(
@@ -65,7 +67,7 @@ train_dataloader = dict(
 )
 val_dataloader = dict(
     batch_size=2 * batch_size,
-    num_workers=2,
+    num_workers=num_workers,
     dataset=dict(
         _scope_='mmpretrain',
         type='CustomDataset',

@@ -9,10 +9,11 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from helpers import REPO, run_tool
+from mmengine.config import Config
 
 from mmofa.apis import inference_model, init_model, save_subnet
+from mmofa.utils.config import update_config_file
 
 CLASSES = ['cat', 'dog', 'owl']
 # A narrow supernet (the demo's widths), for speed.
@@ -43,24 +44,21 @@ def write_class_folders(root, classes, per_class=(6, 2), size=36, seed=0):
 
 
 def user_configs(tmp_path, data_root, num_classes):
-    """configs/ copied and my_dataset.py edited, as docs/custom_dataset.md
-    tells a user to."""
+    """configs/ copied and my_dataset.py filled in, as
+    docs/custom_dataset.md tells a user to."""
     configs = tmp_path / 'configs'
     if not configs.exists():
         shutil.copytree(REPO / 'configs', configs)
-    dataset = configs / 'custom' / 'my_dataset.py'
-    text = (REPO / 'configs/custom/my_dataset.py').read_text()
-    for key, value in dict(
-            data_root=repr(str(data_root)),
+    update_config_file(
+        configs / 'custom' / 'my_dataset.py',
+        dict(
+            data_root=str(data_root),
             num_classes=num_classes,
             resolutions=[32, 40],
             batch_size=6,
-            repeat=2).items():
-        text, count = re.subn(
-            rf'^{key} = .*$', f'{key} = {value}', text, flags=re.M)
-        assert count == 1, key
-    text = text.replace('num_images=2000', 'num_images=12')
-    dataset.write_text(text.replace('num_workers=2', 'num_workers=0'))
+            repeat=2,
+            num_workers=0,
+            calibrate_bn=dict(num_images=12, batch_size=6)))
     return configs / 'custom'
 
 

@@ -1,10 +1,15 @@
 """tools/analysis/dataset_stats.py and
 tools/dataset_converters/sklearn_digits.py on folders the tests write."""
 import json
+import shutil
 
 import numpy as np
-from helpers import run_tool
+import pytest
+from helpers import REPO, run_tool
+from mmengine.config import Config
 from PIL import Image
+
+from mmofa.utils.config import update_config_file
 
 
 def test_dataset_stats_of_a_folder(tmp_path):
@@ -19,8 +24,10 @@ def test_dataset_stats_of_a_folder(tmp_path):
     Image.fromarray(np.full((16, 16), 200,
                             np.uint8)).save(train / 'dog' / '0.png')
     (train / 'dog' / 'broken.jpg').write_text('not an image')
+    config = tmp_path / 'my_dataset.py'
+    shutil.copy(REPO / 'configs/custom/my_dataset.py', config)
     result = run_tool('tools/analysis/dataset_stats.py', train, '--json',
-                      tmp_path / 'stats.json')
+                      tmp_path / 'stats.json', '--update-config', config)
     stats = json.loads((tmp_path / 'stats.json').read_text())
     # 8 x 480 pixels of (100, 50, 0) and 256 pixels of (200, 200, 200).
     expected = (8 * 480 * np.array([100, 50, 0]) + 256 * 200) / 4096
@@ -34,6 +41,27 @@ def test_dataset_stats_of_a_folder(tmp_path):
     assert len(stats['unreadable']) == 1
     assert 'warning: classes are imbalanced (8 vs 2 images' in result.stdout
     assert 'data_preprocessor = dict(num_classes=2, mean=' in result.stdout
+    # The user's dataset config, filled in.
+    filled = Config.fromfile(config)
+    assert filled.data_root == str(tmp_path)
+    assert filled.num_classes == 2 and filled.preprocessor.num_classes == 2
+    assert filled.mean == stats['mean'] and filled.std == stats['std']
+    assert filled.train_dataloader.dataset.dataset.data_root == str(tmp_path)
+
+
+def test_update_config_file_sets_one_line_assignments_only(tmp_path):
+    config = tmp_path / 'c.py'
+    config.write_text(
+        "a = 1\nb = dict(\n    x=1)\nc = [1, 2]  # goes with the value\n")
+    update_config_file(config, dict(a='x', c=[3]))
+    assert config.read_text() == "a = 'x'\nb = dict(\n    x=1)\nc = [3]\n"
+    with pytest.raises(
+            ValueError,
+            match=r"'b' must be assigned once, on "
+            'one line of its own'):
+        update_config_file(config, dict(b=2))
+    with pytest.raises(ValueError, match="'d' must be assigned once.*found 0"):
+        update_config_file(config, dict(d=2))
 
 
 def test_dataset_stats_refuses_a_folder_without_classes(tmp_path):

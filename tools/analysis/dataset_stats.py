@@ -4,6 +4,8 @@ classes and their counts, grayscale images, image sizes.
     python tools/analysis/dataset_stats.py data/my_dataset/train
     python tools/analysis/dataset_stats.py data/ds --ann-file meta/train.txt
     python tools/analysis/dataset_stats.py data/ds/train --json stats.json
+    python tools/analysis/dataset_stats.py data/my_dataset/train \
+        --update-config configs/custom/my_dataset.py
 
 The folder holds one sub-folder per class (mmpretrain's ``CustomDataset``
 layout), or ``--ann-file`` lists ``relative/path label`` lines. Mean and std
@@ -44,6 +46,11 @@ def parse_args():
         help='warn when the largest class has more than this many times '
         'the images of the smallest (default 3)')
     parser.add_argument('--json', help='also write the statistics here')
+    parser.add_argument(
+        '--update-config',
+        metavar='CONFIG',
+        help='write num_classes, mean, std and (class folders: the parent '
+        'of FOLDER) data_root into this copy of configs/custom/my_dataset.py')
     return parser.parse_args()
 
 
@@ -150,6 +157,17 @@ def main():
     if args.json:
         Path(args.json).write_text(json.dumps(stats, indent=2))
         print(f'wrote {args.json}')
+    if args.update_config:
+        from mmofa.utils.config import update_config_file
+        values = dict(
+            num_classes=len(classes), mean=stats['mean'], std=stats['std'])
+        if not args.ann_file:  # FOLDER is data_root/train
+            values = dict(data_root=str(folder.resolve().parent), **values)
+        try:
+            update_config_file(args.update_config, values)
+        except (OSError, ValueError) as error:
+            sys.exit(f'error: --update-config: {error}')
+        print(f'wrote {", ".join(values)} into {args.update_config}')
 
 
 if __name__ == '__main__':
