@@ -1,6 +1,6 @@
 """Plain building blocks shared by the static networks and the supernets."""
 from collections import OrderedDict
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -49,6 +49,57 @@ def prefixed(prefix: str, state: dict) -> dict:
     """``state`` with every key prefixed (a submodule's state in its
     parent's)."""
     return {prefix + key: value for key, value in state.items()}
+
+
+class ResidualBlock(nn.Module):
+    """``ReLU(convs(x) + shortcut(x))``: the residual block of the ResNet
+    families, static or elastic.
+
+    A subclass builds the convs named in ``conv_names`` (applied in that
+    order) and ``downsample`` (None: the shortcut is the input). An elastic
+    block says the active ``(in, out)`` channels of each of these layers in
+    :meth:`active_widths`; forward passes each its output width, and
+    :meth:`active_state_dict` gives the weights of the family's static
+    block.
+    """
+    conv_names: Tuple[str, ...] = ()
+
+    def __init__(self):
+        super().__init__()
+        self.downsample = None
+        self.final_act = build_activation('relu')
+
+    def active_widths(self, in_channels: int) -> Dict[str, Tuple[int, int]]:
+        """``{layer: (in, out) channels}`` of the active block for an
+        input of ``in_channels``; empty for a static block."""
+        return {}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        widths = self.active_widths(x.size(1))
+
+        def width_of(name: str) -> dict:
+            return dict(out_channels=widths[name][1]) if widths else {}
+
+        shortcut = x if self.downsample is None else self.downsample(
+            x, **width_of('downsample'))
+        out = x
+        for name in self.conv_names:
+            out = getattr(self, name)(out, **width_of(name))
+        return self.final_act(out + shortcut)
+
+    def active_state_dict(self, in_channels: int) -> dict:
+        """The active block's weights, keyed as the static block's."""
+        state = {}
+        for name, (layer_in,
+                   layer_out) in self.active_widths(in_channels).items():
+            layer = getattr(self, name)
+            if layer is not None:
+                state.update(
+                    prefixed(
+                        f'{name}.',
+                        layer.active_state_dict(
+                            in_channels=layer_in, out_channels=layer_out)))
+        return state
 
 
 def global_avg_pool(x: torch.Tensor) -> torch.Tensor:

@@ -30,13 +30,14 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from mmofa.models.bricks import global_avg_pool, max_pool, prefixed
+from mmofa.models.bricks import (ResidualBlock, global_avg_pool, max_pool,
+                                 prefixed)
 from mmofa.models.dynamic_ops import ElasticBatchNorm2d, ElasticConv2d
 from mmofa.models.dynamic_ops.slicing import (importance_order, select_,
                                               select_bn_)
 from mmofa.models.mutables import DerivedMutable, OneShotMutableValue
 from mmofa.models.task_modules import ResNetResourceEstimator
-from mmofa.models.utils import OFAInitMixin, build_activation
+from mmofa.models.utils import OFAInitMixin
 from mmofa.registry import MODELS
 from mmofa.structures import ResNetPopulationCodec
 from mmofa.structures.resnet_subnet import (RESNET50_BASE_DEPTHS,
@@ -53,7 +54,7 @@ from .elastic_backbone import (ElasticBackbone, elastic_conv_bn, head_part,
                                stage_blocks_state)
 
 
-class ElasticResNetBottleneck(nn.Module):
+class ElasticResNetBottleneck(ResidualBlock):
     """A bottleneck with elastic input, middle and output widths.
 
     Args:
@@ -67,6 +68,7 @@ class ElasticResNetBottleneck(nn.Module):
         alias (str): Prefix of the mutable's alias, e.g. ``'layer2.0'``.
         norm_cfg (dict, optional): Keyword arguments of the batch norms.
     """
+    conv_names = ('conv1', 'conv2', 'conv3')
 
     def __init__(self,
                  in_channels: int,
@@ -89,44 +91,24 @@ class ElasticResNetBottleneck(nn.Module):
         self.conv2 = elastic_conv_bn(
             max_mid, max_mid, 3, stride, act='relu', norm_cfg=norm_cfg)
         self.conv3 = elastic_conv_bn(max_mid, max_out, 1, norm_cfg=norm_cfg)
-        self.downsample = AvgPoolConvBN(
-            ElasticConv2d(in_channels, max_out),
-            ElasticBatchNorm2d(max_out, **(norm_cfg or {})),
-            stride) if downsample else None
-        self.final_act = build_activation('relu')
+        if downsample:
+            self.downsample = AvgPoolConvBN(
+                ElasticConv2d(in_channels, max_out),
+                ElasticBatchNorm2d(max_out, **(norm_cfg or {})), stride)
 
     @property
     def active_mid_channels(self) -> int:
         return bottleneck_width(self.out_channels.current_choice,
                                 self.mutable_expand_ratio.current_choice)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def active_widths(self, in_channels: int) -> Dict[str, Tuple[int, int]]:
         out_channels = self.out_channels.current_choice
         mid_channels = self.active_mid_channels
-        shortcut = x if self.downsample is None else self.downsample(
-            x, out_channels=out_channels)
-        out = self.conv1(x, out_channels=mid_channels)
-        out = self.conv2(out, out_channels=mid_channels)
-        out = self.conv3(out, out_channels=out_channels)
-        return self.final_act(out + shortcut)
-
-    def active_state_dict(self, in_channels: int) -> Dict[str, torch.Tensor]:
-        """Weights of the active block for a static ``ResNetBottleneck``."""
-        out_channels = self.out_channels.current_choice
-        mid_channels = self.active_mid_channels
-        state = {}
-        for name, sizes in (('conv1', (in_channels, mid_channels)),
-                            ('conv2', (mid_channels, mid_channels)),
-                            ('conv3', (mid_channels, out_channels)),
-                            ('downsample', (in_channels, out_channels))):
-            layer = getattr(self, name)
-            if layer is not None:
-                state.update(
-                    prefixed(
-                        f'{name}.',
-                        layer.active_state_dict(
-                            in_channels=sizes[0], out_channels=sizes[1])))
-        return state
+        return dict(
+            conv1=(in_channels, mid_channels),
+            conv2=(mid_channels, mid_channels),
+            conv3=(mid_channels, out_channels),
+            downsample=(in_channels, out_channels))
 
     @torch.no_grad()
     def reorganize_channels(self, expand_ratio_stage: int = 0) -> None:

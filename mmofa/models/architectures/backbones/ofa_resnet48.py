@@ -19,8 +19,8 @@ from typing import Dict, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 
-from mmofa.models.bricks import (conv_bn_act, global_avg_pool, max_pool,
-                                 prefixed)
+from mmofa.models.bricks import (ResidualBlock, conv_bn_act, global_avg_pool,
+                                 max_pool, prefixed)
 from mmofa.models.dynamic_ops.slicing import (importance_order, select_,
                                               select_bn_)
 from mmofa.models.mutables import DerivedMutable, OneShotMutableValue
@@ -38,7 +38,7 @@ from .elastic_backbone import (ElasticBackbone, elastic_conv_bn, head_part,
                                per_stage_candidates, stage_blocks_state)
 
 
-class ElasticBasicBlock(nn.Module):
+class ElasticBasicBlock(ResidualBlock):
     """A basic block with an elastic middle width and output width.
 
     Args:
@@ -51,6 +51,7 @@ class ElasticBasicBlock(nn.Module):
         alias (str): Prefix of the mutable's alias, e.g. ``'layer2.0'``.
         norm_cfg (dict, optional): Keyword arguments of the batch norms.
     """
+    conv_names = ('conv1', 'conv2')
 
     def __init__(self,
                  in_channels: int,
@@ -72,41 +73,17 @@ class ElasticBasicBlock(nn.Module):
                                      norm_cfg)
         self.conv2 = elastic_conv_bn(max_mid, max_out, 3, norm_cfg=norm_cfg)
         # Stage 1's first block keeps its width (the stem's, tied to it).
-        self.downsample = None
         if has_downsample(in_channels, max_out, stride):
             self.downsample = elastic_conv_bn(
                 in_channels, max_out, 1, stride, norm_cfg=norm_cfg)
-        self.relu = nn.ReLU()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out_channels = self.out_channels.current_choice
-        out = self.conv1(x, out_channels=self.mid_channels.current_choice)
-        out = self.conv2(out, out_channels=out_channels)
-        identity = x if self.downsample is None else self.downsample(
-            x, out_channels=out_channels)
-        return self.relu(out + identity)
-
-    def active_state_dict(self, in_channels: int) -> Dict[str, torch.Tensor]:
-        """Weights of the active block for a static ``BasicBlock`` whose
-        input has ``in_channels`` channels."""
+    def active_widths(self, in_channels: int) -> Dict[str, Tuple[int, int]]:
         mid = self.mid_channels.current_choice
         out = self.out_channels.current_choice
-        state = prefixed(
-            'conv1.',
-            self.conv1.active_state_dict(
-                in_channels=in_channels, out_channels=mid))
-        state.update(
-            prefixed(
-                'conv2.',
-                self.conv2.active_state_dict(
-                    in_channels=mid, out_channels=out)))
-        if self.downsample is not None:
-            state.update(
-                prefixed(
-                    'downsample.',
-                    self.downsample.active_state_dict(
-                        in_channels=in_channels, out_channels=out)))
-        return state
+        return dict(
+            conv1=(in_channels, mid),
+            conv2=(mid, out),
+            downsample=(in_channels, out))
 
     @torch.no_grad()
     def reorganize_channels(self, expand_ratio_stage: int = 0) -> None:
@@ -139,9 +116,10 @@ class OFAResNet48(OFAInitMixin, ElasticBackbone):
         init_cfg (dict, optional): Initialisation config; by default
             Once-for-All's ``he_fout``.
 
-    Returns a one-element tuple: the ``(N, C)`` pooled features, ``C`` the
-    active width of the last stage (:attr:`active_out_channels`; use a
-    ``DropoutLinearClsHead`` with ``elastic_in_channels=True``).
+    Its forward gives ``(features, )``, the pooled output of the last
+    active block, as wide as the active subnet's last stage
+    (:attr:`active_out_channels`): the head is a ``DropoutLinearClsHead``
+    with ``elastic_in_channels=True``.
     """
     subnet_formats = tuple(RESNET48_SUBNET_FORMATS)
     subnet_parser = staticmethod(parse_resnet48_subnet)

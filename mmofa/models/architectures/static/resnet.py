@@ -14,9 +14,9 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmofa.models.bricks import (ConvBNAct, conv_bn_act, forward_stages,
-                                 max_pool)
-from mmofa.models.utils import OFAInitMixin, build_activation
+from mmofa.models.bricks import (ConvBNAct, ResidualBlock, conv_bn_act,
+                                 forward_stages, max_pool)
+from mmofa.models.utils import OFAInitMixin
 from mmofa.registry import MODELS
 from mmofa.structures.resnet_subnet import RESNET50_STAGE_STRIDES
 
@@ -40,7 +40,7 @@ class AvgPoolConvBN(ConvBNAct):
         return super().forward(self.avg_pool(x), **conv_kwargs)
 
 
-class ResNetBottleneck(nn.Module):
+class ResNetBottleneck(ResidualBlock):
     """1x1 conv, 3x3 conv (stride), 1x1 conv; shortcut; ReLU after the sum.
 
     Args:
@@ -52,6 +52,7 @@ class ResNetBottleneck(nn.Module):
             of a stage); otherwise the identity.
         norm_cfg (dict, optional): Keyword arguments of the batch norms.
     """
+    conv_names = ('conv1', 'conv2', 'conv3')
 
     def __init__(self,
                  in_channels: int,
@@ -68,25 +69,14 @@ class ResNetBottleneck(nn.Module):
         norm_cfg = norm_cfg or {}
         self.conv1 = conv_bn_act(
             in_channels, mid_channels, 1, act='relu', norm_cfg=norm_cfg)
-        self.conv2 = conv_bn_act(
-            mid_channels,
-            mid_channels,
-            3,
-            stride,
-            act='relu',
-            norm_cfg=norm_cfg)
+        self.conv2 = conv_bn_act(mid_channels, mid_channels, 3, stride, 'relu',
+                                 norm_cfg)
         self.conv3 = conv_bn_act(
             mid_channels, out_channels, 1, norm_cfg=norm_cfg)
-        self.downsample = AvgPoolConvBN(
-            nn.Conv2d(in_channels, out_channels, 1, bias=False),
-            nn.BatchNorm2d(out_channels, **norm_cfg),
-            stride) if downsample else None
-        self.final_act = build_activation('relu')
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shortcut = x if self.downsample is None else self.downsample(x)
-        out = self.conv3(self.conv2(self.conv1(x)))
-        return self.final_act(out + shortcut)
+        if downsample:
+            self.downsample = AvgPoolConvBN(
+                nn.Conv2d(in_channels, out_channels, 1, bias=False),
+                nn.BatchNorm2d(out_channels, **norm_cfg), stride)
 
 
 class ResNetStem(nn.Module):

@@ -12,13 +12,14 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmofa.models.bricks import conv_bn_act, forward_stages, max_pool
+from mmofa.models.bricks import (ResidualBlock, conv_bn_act, forward_stages,
+                                 max_pool)
 from mmofa.models.utils import OFAInitMixin
 from mmofa.registry import MODELS
 from mmofa.structures import RESNET48_STAGE_STRIDES, has_downsample
 
 
-class BasicBlock(nn.Module):
+class BasicBlock(ResidualBlock):
     """Two 3x3 convs and a shortcut, ReLU after the sum.
 
     ``conv1`` (stride ``stride``) + BN + ReLU, ``conv2`` + BN; the shortcut
@@ -32,6 +33,7 @@ class BasicBlock(nn.Module):
         stride (int): Stride of ``conv1`` and the shortcut.
         norm_cfg (dict, optional): Keyword arguments of the batch norms.
     """
+    conv_names = ('conv1', 'conv2')
 
     def __init__(self,
                  in_channels: int,
@@ -40,24 +42,13 @@ class BasicBlock(nn.Module):
                  stride: int = 1,
                  norm_cfg: Optional[dict] = None):
         super().__init__()
-        self.conv1 = conv_bn_act(
-            in_channels,
-            mid_channels,
-            3,
-            stride,
-            act='relu',
-            norm_cfg=norm_cfg)
+        self.conv1 = conv_bn_act(in_channels, mid_channels, 3, stride, 'relu',
+                                 norm_cfg)
         self.conv2 = conv_bn_act(
             mid_channels, out_channels, 3, norm_cfg=norm_cfg)
-        self.downsample = None
         if has_downsample(in_channels, out_channels, stride):
             self.downsample = conv_bn_act(
                 in_channels, out_channels, 1, stride, norm_cfg=norm_cfg)
-        self.relu = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        return self.relu(self.conv2(self.conv1(x)) + identity)
 
 
 @MODELS.register_module()
