@@ -1,15 +1,25 @@
 """Measure a latency lookup table of a supernet on this machine.
 
 Times every part of the supernet's space at each resolution (batch 1 by
-default): what no choice changes, and each block of each combination of
-its choices (a MobileNetV3 block per kernel size and expand ratio, a
-ResNet block per input, middle and output width); writes the table as
-JSON for ``EvolutionSearchLoop(latency_table=...)``, and checks it:
-for ``--check`` random subnets it compares the table's estimate with the
-measured end-to-end latency of the exported static model.
+default) in the runtime you deploy with: what no choice changes, and each
+block of each combination of its choices (a MobileNetV3 block per kernel
+size and expand ratio, a ResNet block per input, middle and output width);
+writes the table as JSON for ``EvolutionSearchLoop(latency_table=...)``,
+recording the runtime, its version, the device, threads and batch size,
+and checks it: for ``--check`` random subnets it compares the table's
+estimate with the measured end-to-end latency of the exported static
+model in the same runtime.
 
     python tools/analysis/build_latency_table.py \
         configs/ofa/ofa_mbv3_w10_supernet.py --out work_dirs/latency_cpu.json
+    python tools/analysis/build_latency_table.py CONFIG --runtime onnxruntime \
+        --threads 1 --out work_dirs/latency_ort.json
+
+Runtimes: ``torch`` (eager), ``onnxruntime`` (CPU execution provider, or
+CUDA with onnxruntime-gpu and ``--device cuda``) and ``tensorrt`` (ONNX
+Runtime's TensorRT execution provider: onnxruntime-gpu with TensorRT, on a
+GPU). A runtime, package or device this machine lacks is named before
+anything is measured.
 """
 import argparse
 import sys
@@ -20,9 +30,10 @@ import torch
 from mmengine.utils import ProgressBar
 
 from mmofa.apis import init_model
-from mmofa.models.task_modules import (build_latency_table, latency_table_fit,
-                                       load_latency_table, save_latency_table,
-                                       time_forward)
+from mmofa.models.task_modules import (RUNTIMES, build_latency_table,
+                                       build_runtime, latency_table_fit,
+                                       load_latency_table, save_latency_table)
+from mmofa.models.task_modules.estimators.runtimes import LogitsOf
 from mmofa.utils.paths import check_writable_file
 from mmofa.utils.threads import set_num_threads
 
@@ -45,7 +56,12 @@ def parse_args():
         default=list(range(128, 225, 4)),
         help='input sizes (default: 128..224 step 4)')
     parser.add_argument('--batch-size', type=int, default=1)
-    parser.add_argument('--device', default='cpu')
+    parser.add_argument(
+        '--runtime',
+        choices=RUNTIMES,
+        default='torch',
+        help='where to measure (default torch)')
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument(
         '--check',
         type=int,
@@ -59,17 +75,20 @@ def parse_args():
         default=20,
         help='timed runs per entry (the median is kept)')
     parser.add_argument(
-        '--threads', type=int, help='torch CPU threads (default: all cores)')
+        '--threads',
+        type=int,
+        help="CPU threads of the runtime (torch's, or ONNX Runtime's "
+        'intra-op threads; default: its own)')
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args()
 
 
-def check_table(model, path, resolutions, num, batch_size, device, seed,
-                warmup, repeats) -> dict:
-    """Estimated vs measured latency of ``num`` exported random subnets;
-    returns :func:`latency_table_fit` of them."""
+def check_table(model, path, runtime, resolutions, num, batch_size,
+                seed) -> dict:
+    """Estimated vs measured latency of ``num`` exported random subnets in
+    ``runtime``; returns :func:`latency_table_fit` of them."""
     codec = model.backbone.population_codec(resolutions)
-    table = load_latency_table(path, model, codec)
+    table = load_latency_table(path, model, codec, runtime.name, batch_size)
     population = codec.random(num, np.random.default_rng(seed))
     estimates = table(population)
     print(f'{"subnet":<8} {"res":>4} {"table ms":>9} {"measured ms":>12} '
@@ -77,12 +96,10 @@ def check_table(model, path, resolutions, num, batch_size, device, seed,
     measured = []
     for i, subnet in enumerate(codec.to_subnets(population)):
         model.set_subnet(subnet)
-        static = model.export_subnet().to(device).eval()
         size = subnet.resolution
-        inputs = torch.randn(batch_size, 3, size, size, device=device)
+        inputs = torch.randn(batch_size, 3, size, size)
         measured.append(
-            time_forward(lambda x: static(x, mode='tensor'), inputs, warmup,
-                         repeats))
+            runtime.time(LogitsOf(model.export_subnet()), inputs)[0])
         print(f'random{i:<2} {size:>4} {estimates[i]:>9.3f} '
               f'{measured[-1]:>12.3f} {estimates[i] / measured[-1]:>6.2f}')
     fit = latency_table_fit(estimates, measured)
@@ -98,17 +115,28 @@ def main():
     if args.threads is not None:
         set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    model = init_model(args.config, device=args.device)
+    try:
+        runtime = build_runtime(
+            args.runtime,
+            device=args.device,
+            threads=args.threads,
+            warmup=args.warmup,
+            repeats=args.repeats)
+    except (ImportError, RuntimeError, ValueError) as error:
+        sys.exit(f'error: {error}')
+    model = init_model(args.config)
     if args.existing:
         path = Path(args.out)
         args.check = args.check or 10
     else:
         check_writable_file(args.out, '--out')
-        path = measure_table(model, args)
+        path = measure_table(model, runtime, args)
     if args.check:
-        fit = check_table(model, path, args.resolutions, args.check,
-                          args.batch_size, args.device, args.seed, args.warmup,
-                          args.repeats)
+        try:
+            fit = check_table(model, path, runtime, args.resolutions,
+                              args.check, args.batch_size, args.seed)
+        except ValueError as error:  # a table of another runtime or batch
+            sys.exit(f'error: {error}')
         if not fit['predicts']:
             print(
                 f'WARNING: this table does not predict the measured '
@@ -119,7 +147,7 @@ def main():
             sys.exit(EXIT_TABLE_UNFIT)
 
 
-def measure_table(model, args) -> Path:
+def measure_table(model, runtime, args) -> Path:
     """Measure and write the table; its path."""
     bar = None
 
@@ -134,12 +162,15 @@ def measure_table(model, args) -> Path:
         args.resolutions,
         batch_size=args.batch_size,
         device=args.device,
-        measure=lambda module, inputs: time_forward(module, inputs, args.
-                                                    warmup, args.repeats),
-        progress=progress)
+        progress=progress,
+        runtime=runtime)
     path = save_latency_table(table, args.out)
+    measured_in = table['runtime']
     print(f'\nlatency table of {len(args.resolutions)} resolutions written '
-          f'to {Path(path)} ({table["machine"]})')
+          f'to {Path(path)}: {measured_in["version"]} on '
+          f'{measured_in["device"]}, {measured_in["threads"]} threads, batch '
+          f'{args.batch_size}; spread (IQR / median) of the parts: median '
+          f'{table["spread"]["median"]:.3f}, max {table["spread"]["max"]:.3f}')
     return Path(path)
 
 

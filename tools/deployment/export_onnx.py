@@ -24,19 +24,9 @@ from mmengine.config import Config
 
 from mmofa.apis import init_model
 from mmofa.engine.static_checkpoint import use_static_model_if_exported
+from mmofa.models.task_modules.estimators.runtimes import LogitsOf
 from mmofa.utils.checkpoint import load_checkpoint_file
 from mmofa.utils.paths import check_writable_file
-
-
-class LogitsOf(nn.Module):
-    """``model(images, mode='tensor')`` as a plain ``forward``."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model(images, mode='tensor')
 
 
 def parse_args():

@@ -58,8 +58,11 @@ class EvolutionSearchLoop(SubnetScoringLoop):
             scores by real evaluation.
         score_key (str): Metric used as the score in real evaluation.
             Defaults to ``'accuracy/top1'``.
-        latency_table (str, optional): A latency lookup table written by
-            ``tools/analysis/build_latency_table.py``.
+        latency_table (str | dict, optional): A latency lookup table
+            written by ``tools/analysis/build_latency_table.py``, or
+            ``dict(file=..., runtime='onnxruntime', batch_size=1)``: the
+            table must then have been measured in that runtime at that
+            batch size (else it is refused by name).
         calibrate_bn (dict | None): BN recalibration as in
             :class:`SubnetValLoop`; None keeps the stored statistics.
         calibration_dataloader (dict, optional): Calibration data; defaults
@@ -136,8 +139,14 @@ class EvolutionSearchLoop(SubnetScoringLoop):
             flops=SlotCostTable.flops(estimator, self.codec),
             params=SlotCostTable.params(estimator, self.codec))
         if self.latency_table is not None:
+            table = self.latency_table
+            if not isinstance(table, dict):
+                table = dict(file=table)
+            check_keys(table, ('runtime', 'batch_size'),
+                       'test_cfg.latency_table', ('file', ))
             self.tables['latency'] = load_latency_table(
-                self.latency_table, model, self.codec)
+                table['file'], model, self.codec, table.get('runtime'),
+                table.get('batch_size'))
         for limits in self.constraints:
             cost_constraint(self.tables, limits)  # unknown names fail here
         self.predictor = None

@@ -14,10 +14,8 @@ turns it into a :class:`SlotCostTable` of a population codec.
 import dataclasses
 import json
 import platform
-import statistics
-import time
 from pathlib import Path
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -26,32 +24,11 @@ import torch.nn as nn
 from mmofa.structures import PopulationCodec
 from mmofa.utils.checkpoint import atomic_write
 from .cost_table import SlotCostTable
+from .runtimes import LatencyRuntime, TorchRuntime
 
-Measure = Callable[[nn.Module, torch.Tensor], float]
-
-
-def time_forward(module: nn.Module,
-                 inputs: torch.Tensor,
-                 warmup: int = 3,
-                 repeats: int = 20) -> float:
-    """Median wall time of ``module(inputs)`` in ms (no grad, synced)."""
-    device = inputs.device
-
-    def sync():
-        if device.type == 'cuda':
-            torch.cuda.synchronize(device)
-
-    times = []
-    with torch.no_grad():
-        for i in range(warmup + repeats):
-            sync()
-            start = time.perf_counter()
-            module(inputs)
-            sync()
-            if i >= warmup:
-                times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
+#: ``(module, inputs) -> ms`` or ``(ms, spread)``: how a part is timed.
+Measure = Callable[[nn.Module, torch.Tensor], Union[float, Tuple[float,
+                                                                 float]]]
 
 #: What a latency table must reach on random subnets to count as
 #: predicting them (:func:`latency_table_fit`).
@@ -106,8 +83,8 @@ def build_latency_table(model,
                         batch_size: int = 1,
                         device: str = 'cpu',
                         measure: Optional[Measure] = None,
-                        progress: Optional[Callable[[int, int],
-                                                    None]] = None) -> dict:
+                        progress: Optional[Callable[[int, int], None]] = None,
+                        runtime: Optional[LatencyRuntime] = None) -> dict:
     """Measure the lookup table of an ``OFA`` supernet ``model``.
 
     Args:
@@ -116,14 +93,29 @@ def build_latency_table(model,
         resolutions: Input sizes to measure.
         batch_size (int): Images per measured forward. Defaults to 1.
         device (str): Where to measure. Defaults to 'cpu'.
-        measure (callable, optional): ``(module, inputs) -> ms``; defaults
-            to :func:`time_forward`.
+        measure (callable, optional): ``(module, inputs) -> ms`` (or
+            ``(ms, spread)``) instead of timing in ``runtime``.
         progress (callable, optional): Called as ``progress(done, total)``.
+        runtime (LatencyRuntime, optional): Where parts are timed and what
+            the table records of it; defaults to torch on ``device``.
 
     Returns:
         dict: The table, ready for :func:`save_latency_table`.
     """
-    measure = measure or time_forward
+    runtime = runtime or TorchRuntime(device)
+    # Timed in the runtime, a part's figure includes the cost of a call
+    # (binding input and output, dispatch): the table keeps it once, for
+    # the whole network, not once per part.
+    overheads: Dict[tuple, float] = {}
+
+    def overhead(shape) -> float:
+        if measure is not None:  # a measure of its own: taken as it is
+            return 0.0
+        if tuple(shape) not in overheads:
+            overheads[tuple(shape)] = runtime.call_overhead(shape)
+        return overheads[tuple(shape)]
+
+    time_part = measure or runtime.time
     codec = model.backbone.population_codec(resolutions)
     num_classes = model.architecture.head.fc.out_features
     layouts = [
@@ -136,13 +128,17 @@ def build_latency_table(model,
         for part in fixed + [p for slot in slots for p in slot if p]
     }
     cache: Dict[tuple, float] = {}
+    spreads = []
 
     def timed(part) -> float:
         key, build, shape = part
         if key not in cache:
             module = build().to(device).eval()
-            cache[key] = float(
-                measure(module, torch.randn(*shape, device=device)))
+            result = time_part(module, torch.randn(*shape, device=device))
+            median, spread = result if isinstance(result, tuple) else (result,
+                                                                       0.0)
+            cache[key] = max(float(median) - overhead(shape), 0.0)
+            spreads.append(float(spread))
             if progress is not None:
                 progress(len(cache), len(keys))
         return cache[key]
@@ -151,7 +147,9 @@ def build_latency_table(model,
     fixed = np.zeros(len(resolutions))
     entries = np.zeros((len(resolutions), len(codec.slot_sizes), width))
     for r, (fixed_parts, slots) in enumerate(layouts):
-        fixed[r] = sum(timed(part) for part in fixed_parts)
+        size = codec.resolutions[r]
+        fixed[r] = sum(timed(part) for part in fixed_parts) + overhead(
+            (batch_size, 3, size, size))
         for slot, parts in enumerate(slots):
             for combo, part in enumerate(parts):
                 if part is not None:
@@ -161,6 +159,17 @@ def build_latency_table(model,
         device=device if device == 'cpu' else torch.cuda.get_device_name(),
         machine=f'{platform.machine()}, {platform.processor() or "cpu"}, '
         f'{torch.get_num_threads()} threads, torch {torch.__version__}',
+        runtime=dict(
+            runtime.describe(),
+            # Per-call cost subtracted from each part, counted once.
+            call_overhead_ms={
+                'x'.join(map(str, shape)): ms
+                for shape, ms in sorted(overheads.items())
+            }),
+        # Interquartile range / median of the timed runs, over the parts.
+        spread=dict(
+            median=float(np.median(spreads)) if spreads else 0.0,
+            max=max(spreads, default=0.0)),
         batch_size=batch_size,
         unit='ms',
         measured_for=space_signature(model),
@@ -175,10 +184,21 @@ def save_latency_table(table: dict, path) -> Path:
     return path
 
 
-def load_latency_table(path, model, codec: PopulationCodec) -> SlotCostTable:
+def table_runtime(table: dict) -> dict:
+    """What a table records of its runtime (tables of mmofa before
+    runtimes were recorded are torch's)."""
+    return table.get('runtime') or dict(name='torch')
+
+
+def load_latency_table(path,
+                       model,
+                       codec: PopulationCodec,
+                       runtime: Optional[str] = None,
+                       batch_size: Optional[int] = None) -> SlotCostTable:
     """The table at ``path`` as a :class:`SlotCostTable` of ``codec``'s
     resolutions; the file must have been measured for ``model``'s family,
-    search space and head, at every resolution of the codec."""
+    search space and head, at every resolution of the codec, and, when
+    given, in ``runtime`` (its name) at ``batch_size``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'latency table {str(path)!r} does not exist')
@@ -202,6 +222,18 @@ def load_latency_table(path, model, codec: PopulationCodec) -> SlotCostTable:
             f'{path} was measured for another supernet: {differ} differ '
             f'(table: {[table["measured_for"].get(k) for k in differ]}; '
             f'this model: {[expected.get(k) for k in differ]})')
+    measured_in = table_runtime(table)
+    if runtime is not None and measured_in['name'] != runtime:
+        raise ValueError(
+            f'{path} was measured in {measured_in["name"]} '
+            f'({measured_in.get("version", "version not recorded")}), not '
+            f'in {runtime}: measure a table in {runtime} '
+            f'(build_latency_table.py --runtime {runtime})')
+    if batch_size is not None and table['batch_size'] != batch_size:
+        raise ValueError(
+            f'{path} was measured at batch size {table["batch_size"]}, not '
+            f'{batch_size}: latencies do not scale with the batch; measure '
+            f'one with --batch-size {batch_size}')
     missing = [r for r in codec.resolutions if r not in table['resolutions']]
     if missing:
         raise ValueError(f'{path} has no latencies at resolutions {missing}; '
