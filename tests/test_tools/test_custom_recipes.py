@@ -141,40 +141,26 @@ def test_transfer_recipe_replaces_the_head_or_names_both_counts(folders):
         paths['config']).dataset_meta == meta['dataset_meta']
 
 
-def test_a_dataset_that_does_not_fit_the_head_is_named(folders):
+def test_a_dataset_that_does_not_fit_the_head_or_stride_is_named(folders):
+    """Before anything trains: a head of another class count than the
+    folders, and a size below the network's stride, named with the
+    figures."""
+    from mmofa.engine.cli import build_runner
+    from mmofa.structures import SubnetError
     root, pets, _ = folders
     custom = user_configs(root / 'user_wrong', pets, 5)
-    result = run_tool(
-        'tools/train.py',
-        custom / 'ofa_mbv3_ps.py',
-        '--work-dir',
-        root / 'wrong',
-        '--cfg-options',
-        *NARROW,
-        'train_cfg.max_epochs=1',
-        check=False)
-    assert result.returncode != 0
-    assert re.search(
-        r'train_dataloader.dataset \(.*pets/train\) has 3 classes, the '
-        r"model's head 5: set num_classes = 3", result.stderr), \
-        result.stderr[-3000:]
-
-
-def test_a_resolution_below_the_stride_names_the_minimum(folders):
-    root, pets, _ = folders
-    custom = user_configs(root / 'user_small', pets, len(CLASSES))
-    result = run_tool(
-        'tools/train.py',
-        custom / 'ofa_mbv3_ps.py',
-        '--work-dir',
-        root / 'small',
-        '--cfg-options',
-        *NARROW,
-        'model.resolutions=[16,32]',
-        check=False)
-    assert result.returncode != 0
-    assert 'resolution = 16 is below 32' in result.stderr, \
-        result.stderr[-3000:]
+    cfg = Config.fromfile(custom / 'ofa_mbv3_ps.py')
+    cfg.merge_from_dict(dict(NARROW_OPTIONS, work_dir=str(root / 'wrong')))
+    runner = build_runner(cfg)
+    with pytest.raises(
+            ValueError,
+            match=r'train_dataloader.dataset \(.*pets/train/?\) has 3 '
+            r"classes, the model's head 5: set num_classes = 3"):
+        runner.train()
+    with pytest.raises(SubnetError, match='resolution = 16 is below 32'):
+        init_model(
+            custom / 'ofa_mbv3_ps.py',
+            cfg_options=dict(NARROW_OPTIONS, **{'model.resolutions': [16]}))
 
 
 def test_dataset_class_checks(folders, tmp_path, capsys):
