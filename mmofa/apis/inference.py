@@ -96,7 +96,7 @@ def _model_resolution(model) -> Optional[int]:
 def _test_pipeline(model) -> List[dict]:
     import copy
 
-    from mmofa.engine.runner.subnet_loops import RESIZE_TRANSFORMS
+    from mmofa.engine.runner.subnet_loops import set_eval_size
     cfg = getattr(model, 'cfg', None) or {}
     for key in ('test_dataloader', 'val_dataloader'):
         loader = cfg.get(key) or {}
@@ -109,9 +109,8 @@ def _test_pipeline(model) -> List[dict]:
                          'the config has none')
     pipeline = copy.deepcopy(list(pipeline))
     resolution = _model_resolution(model)
-    for transform in pipeline:
-        if resolution and transform.get('type') in RESIZE_TRANSFORMS:
-            transform['size'] = resolution
+    if resolution:
+        set_eval_size(pipeline, resolution)
     return pipeline
 
 

@@ -37,6 +37,18 @@ DIM_SHORT_NAMES = OrderedDict(
 RESIZE_TRANSFORMS = ('ResizeCenterCrop', 'mmofa.ResizeCenterCrop')
 
 
+def set_eval_size(pipeline: Sequence, resolution: int) -> int:
+    """Set the size of every evaluation resize of ``pipeline`` (in place)
+    to ``resolution``; returns how many there are."""
+    resizes = [
+        t for t in pipeline
+        if isinstance(t, dict) and t.get('type') in RESIZE_TRANSFORMS
+    ]
+    for transform in resizes:
+        transform['size'] = resolution
+    return len(resizes)
+
+
 class SubnetEvaluator:
     """Evaluates one subnet of a loop's model: the evaluation loader of
     each resolution (its ``mmofa.ResizeCenterCrop`` set to the size), BN
@@ -87,25 +99,15 @@ class SubnetEvaluator:
         """The evaluation dataloader at ``resolution`` (built once)."""
         if resolution in self._loaders:
             return self._loaders[resolution]
-        cfg = self._dataloader_cfg
-        transforms = []
-        if cfg is not None:
-            pipeline = cfg.get('dataset', {}).get('pipeline', [])
-            transforms = [
-                t for t in pipeline
-                if isinstance(t, dict) and t.get('type') in RESIZE_TRANSFORMS
-            ]
-        if not transforms:
+        cfg = copy.deepcopy(self._dataloader_cfg)
+        if cfg is None or not set_eval_size(
+                cfg.get('dataset', {}).get('pipeline', []), resolution):
             if self._loaders or self.many_resolutions:
                 raise ValueError(
                     f'evaluating at {resolution}px and other sizes needs an '
                     'mmofa.ResizeCenterCrop in the dataloader pipeline')
             loader = self.loop.dataloader
         else:
-            cfg = copy.deepcopy(cfg)
-            for transform in cfg['dataset']['pipeline']:
-                if transform.get('type') in RESIZE_TRANSFORMS:
-                    transform['size'] = resolution
             loader = self.loop.runner.build_dataloader(
                 cfg, seed=self.loop.runner.seed)
         self._loaders[resolution] = loader
