@@ -1,4 +1,5 @@
-"""Evolutionary search of subnets of a trained supernet.
+"""Search of subnets of a trained supernet: evolution under constraints, or
+the whole front by NSGA-II.
 
     python tools/search.py configs/ofa/search_flops.py SUPERNET.pth \
         --work-dir work_dirs/search
@@ -10,8 +11,10 @@ constraints (one, or a list for a sweep), the search hyperparameters and
 the scoring (an accuracy predictor, or real evaluation on the test
 dataloader after BN recalibration). Results go to ``WORK_DIR/search/``:
 per constraint the best subnet's YAML and static checkpoint, and a CSV and
-a Pareto plot for the sweep. Running the same command again resumes an
-interrupted search from its saved state.
+a Pareto plot for the sweep. An ``mmofa.NSGA2SearchLoop`` (e.g.
+configs/ofa/search_nsga2.py) writes the whole score-cost front instead:
+each member's YAML, checkpoint and CSV row, and the front's plot. Running
+the same command again resumes an interrupted search from its saved state.
 """
 import argparse
 
@@ -32,11 +35,12 @@ def main():
     args = parse_args()
     cfg = setup(args)
     loop = str(cfg.get('test_cfg', {}).get('type', ''))
-    if loop.split('.')[-1] not in ('EvolutionSearchLoop',
+    if loop.split('.')[-1] not in ('EvolutionSearchLoop', 'NSGA2SearchLoop',
                                    'AccuracyPredictorLoop'):
         raise ValueError(
             f'{args.config}: test_cfg.type is {loop!r}; a search config '
-            'sets test_cfg = dict(type="mmofa.EvolutionSearchLoop", ...)')
+            'sets test_cfg = dict(type="mmofa.EvolutionSearchLoop", ...) or '
+            'dict(type="mmofa.NSGA2SearchLoop", ...)')
     cfg.load_from = args.checkpoint
     runner = build_runner(cfg)
     with hold_work_dir(runner.work_dir, 'search'):

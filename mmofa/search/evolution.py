@@ -16,7 +16,8 @@ schedule:
 * candidates outside the constraints are drawn again (a mutant from the
   same parent), as the official rejection loop does.
 """
-from dataclasses import dataclass, field
+import copy
+from dataclasses import dataclass, field, fields
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -34,8 +35,13 @@ class ConstraintError(RuntimeError):
 @dataclass
 class EvolutionState:
     """Everything needed to continue a search: population, scores, the
-    generation reached, the best score after each generation and the
-    random generator's state."""
+    generation reached, the progress after each generation (the best
+    score; NSGA-II: the front's hypervolume) and the random generator's
+    state.
+
+    ``scores`` is ``[N]`` (higher is better) or, in a multi-objective
+    search, ``[N, M]`` objective values (all minimised).
+    """
     population: Population
     scores: np.ndarray
     generation: int = 0
@@ -47,22 +53,24 @@ class EvolutionState:
         return int(np.argmax(self.scores))
 
     def to_dict(self) -> dict:
-        return dict(
-            **self.population.to_dict(),
-            scores=self.scores.tolist(),
-            generation=self.generation,
-            best_history=list(self.best_history),
-            rng_state=self.rng_state)
+        data = self.population.to_dict()
+        for item in fields(self)[1:]:
+            value = getattr(self, item.name)
+            data[item.name] = value.tolist() if isinstance(
+                value, np.ndarray) else copy.deepcopy(value)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict,
                   gene_names: Sequence[str]) -> 'EvolutionState':
         """What :meth:`to_dict` wrote, for a codec with ``gene_names``."""
-        return cls(
-            Population.from_dict(data, gene_names),
-            np.asarray(data['scores'], dtype=np.float64),
-            int(data['generation']), list(data['best_history']),
-            data.get('rng_state'))
+        values = {
+            item.name: data[item.name]
+            for item in fields(cls)[1:] if item.name in data
+        }
+        values['scores'] = np.asarray(values['scores'], dtype=np.float64)
+        values['generation'] = int(values['generation'])
+        return cls(Population.from_dict(data, gene_names), **values)
 
 
 class EvolutionSearch:
@@ -146,6 +154,15 @@ class EvolutionSearch:
         """A random population within the constraints; the candidates of
         ``seeds`` that satisfy them (e.g. the best subnets of tighter
         constraints in a sweep) take its first places."""
+        population, rng_state = self.initial_population(seeds)
+        return EvolutionState(
+            population,
+            np.asarray(self.score(population), dtype=np.float64),
+            rng_state=rng_state)
+
+    def initial_population(self, seeds: Optional[Population] = None):
+        """The unscored initial population of :meth:`initial_state` and
+        the random generator's state after drawing it."""
         rng = np.random.default_rng(self.seed)
         population = self._within_constraint(
             lambda slots: self.codec.random(len(slots), rng),
@@ -154,10 +171,7 @@ class EvolutionSearch:
             seeds = seeds[np.asarray(self.constraint(seeds), dtype=bool)]
             seeds = seeds[np.arange(min(len(seeds), self.population_size))]
             population = population.replaced(np.arange(len(seeds)), seeds)
-        return EvolutionState(
-            population,
-            np.asarray(self.score(population), dtype=np.float64),
-            rng_state=rng.bit_generator.state)
+        return population, rng.bit_generator.state
 
     def step(self, state: EvolutionState) -> EvolutionState:
         """One generation: parents, mutants and crossovers, scored."""

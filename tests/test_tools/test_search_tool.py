@@ -14,6 +14,7 @@ from mmofa.models.task_modules import count_macs_params
 SEARCH = REPO / 'tests/configs/tiny_search.py'
 FINETUNE = REPO / 'tests/configs/tiny_finetune.py'
 PREDICTOR = REPO / 'tests/configs/tiny_predictor.py'
+NSGA2 = REPO / 'tests/configs/tiny_search_nsga2.py'
 
 
 @pytest.fixture(scope='module')
@@ -97,6 +98,80 @@ def test_search_sweep_exports_subnets_within_limits(setup, searched):
         check=False)
     assert refused.returncode != 0
     assert "seed: 0 -> 5" in refused.stderr
+
+
+def test_nsga2_writes_a_front_within_the_limits(setup, searched):
+    root, env, checkpoint = setup
+    work, _ = searched  # beside the sweep's results.csv, for the plot
+    result = run_tool(
+        'tools/search.py', NSGA2, checkpoint, '--work-dir', work, env=env)
+    log = result.stdout + result.stderr
+    name = 'nsga2_flops_params_flops1.5'
+    assert re.search(
+        rf'search {name}: generation 3/3, front of \d+: score [\d.]+-[\d.]+'
+        r', flops [\d.]+-[\d.]+, params [\d.]+-[\d.]+, hypervolume', log)
+    folder = work / 'search' / name
+    rows = read_csv(folder / 'front.csv')
+    assert [int(r['member']) for r in rows] == list(range(len(rows)))
+    flops = [float(r['flops']) for r in rows]
+    assert flops == sorted(flops) and max(flops) <= 1.5
+    # The members are mutually non-dominated in (score, flops, params).
+    values = [(-float(r['score']), float(r['flops']), float(r['params']))
+              for r in rows]
+    for a in values:
+        assert not any(
+            all(x <= y for x, y in zip(b, a)) and b != a for b in values)
+    # Every member has its YAML; at most max_exports=3 checkpoints, the
+    # first and the last member among them, each within the limit by a
+    # hook count and exactly as the table prices it.
+    assert all((folder / 'members' / f'member_{i:03d}.yaml').is_file()
+               for i in range(len(rows)))
+    exported = [r for r in rows if r['checkpoint']]
+    assert len(exported) == min(3, len(rows))
+    assert exported[0] is rows[0] and exported[-1] is rows[-1]
+    for row in exported:
+        stem = row['checkpoint'][:-len('.pth')]
+        static = init_model(stem + '_config.py', row['checkpoint'])
+        size = int(row['resolution'])
+        macs, params = count_macs_params(static, (1, 3, size, size))
+        assert macs / 1e6 <= 1.5
+        assert float(row['flops']) == pytest.approx(macs / 1e6)
+        assert float(row['params']) == pytest.approx(params / 1e6)
+    assert (folder / 'front_flops.png').stat().st_size > 1000
+    # The sweep that ran in this work dir is drawn beside the front.
+    assert f'front plot: {folder / "front_flops.png"} (with the constraint ' \
+        f'sweep of {work / "search/results.csv"})' in log
+    # A second run resumes and changes nothing.
+    again = run_tool(
+        'tools/search.py', NSGA2, checkpoint, '--work-dir', work, env=env)
+    assert 'resuming at generation 3/3' in again.stdout + again.stderr
+    assert read_csv(folder / 'front.csv') == rows
+
+
+def test_nsga2_resumed_equals_uninterrupted(setup):
+    """Stopped after 2 generations and continued to 4: the front of a
+    search run to 4 at once."""
+    root, env, checkpoint = setup
+    fronts = []
+    for work, steps in ((root / 'nsga2_whole', (4, )), (root / 'nsga2_parts',
+                                                        (2, 4))):
+        for generations in steps:
+            run_tool(
+                'tools/search.py',
+                NSGA2,
+                checkpoint,
+                '--work-dir',
+                work,
+                '--cfg-options',
+                f'test_cfg.generations={generations}',
+                'test_cfg.export=False',
+                env=env)
+        rows = read_csv(work / 'search/nsga2_flops_params_flops1.5/front.csv')
+        fronts.append([{
+            k: v
+            for k, v in r.items() if k != 'subnet'
+        } for r in rows])
+    assert fronts[0] == fronts[1]
 
 
 def test_predictor_then_predictor_scored_search(setup):

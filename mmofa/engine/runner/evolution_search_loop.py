@@ -1,31 +1,24 @@
 """Evolutionary search of subnets under FLOPs, params and latency limits."""
-import copy
 import csv
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
-import numpy as np
 from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 
-from mmofa.engine.progress import ProgressLog
-from mmofa.engine.subnet_export import save_subnet
-from mmofa.models.task_modules import (COST_UNITS, SlotCostTable,
-                                       load_latency_table, load_predictor)
-from mmofa.models.utils import recalibrate_bn
+from mmofa.models.task_modules import COST_UNITS
 from mmofa.registry import LOOPS
 from mmofa.search import EvolutionSearch, EvolutionState, cost_constraint
-from mmofa.structures import Population, write_subnet_file
-from mmofa.utils.arguments import check_keys
-from .subnet_loops import SubnetScoringLoop, run_subnet_loop
+from mmofa.structures import Population
+from .cost_search_loop import CostSearchLoop, check_limits, plot_score_cost
 
 CSV_FIELDS = ('constraint', 'score', 'flops', 'params', 'latency',
               'resolution', 'subnet', 'checkpoint')
 
 
 @LOOPS.register_module()
-class EvolutionSearchLoop(SubnetScoringLoop):
+class EvolutionSearchLoop(CostSearchLoop):
     """Once-for-All's evolutionary search, run by ``runner.test()``.
 
     For each constraint (a sweep when several are given): evolve a
@@ -53,25 +46,15 @@ class EvolutionSearchLoop(SubnetScoringLoop):
         arch_mutate_prob (float): Defaults to 0.1 (official).
         resolution_mutate_prob (float): Defaults to 0.5 (official).
         seed (int): Seed of the search. Defaults to 0.
-        predictor (dict, optional): ``dict(checkpoint=PATH)``: score by the
-            accuracy predictor in PATH (mmofa or official format). None
-            scores by real evaluation.
+        predictor, latency_table, export, log_interval: As
+            :class:`CostSearchLoop`.
         score_key (str): Metric used as the score in real evaluation.
             Defaults to ``'accuracy/top1'``.
-        latency_table (str | dict, optional): A latency lookup table
-            written by ``tools/analysis/build_latency_table.py``, or
-            ``dict(file=..., runtime='onnxruntime', batch_size=1)``: the
-            table must then have been measured in that runtime at that
-            batch size (else it is refused by name).
         calibrate_bn (dict | None): BN recalibration as in
             :class:`SubnetValLoop`; None keeps the stored statistics.
         calibration_dataloader (dict, optional): Calibration data; defaults
             to the config's ``train_dataloader``.
-        export (bool): Export each best subnet. Defaults to True.
         save_interval (int): Generations between saved states.
-        log_interval (int, optional): Generations between progress lines;
-            by default 50 with a predictor, every generation with real
-            evaluation.
         fp16 (bool): Evaluate in fp16. Defaults to False.
     """
     stage = 'test'
@@ -99,18 +82,15 @@ class EvolutionSearchLoop(SubnetScoringLoop):
                  log_interval: Optional[int] = None,
                  fp16: bool = False):
         super().__init__(runner, dataloader, evaluator, resolutions, score_key,
-                         calibrate_bn, calibration_dataloader, save_interval,
-                         fp16)
+                         predictor, latency_table, calibrate_bn,
+                         calibration_dataloader, export, save_interval,
+                         log_interval, fp16)
         if isinstance(constraints, dict):
             constraints = [constraints]
-        for i, constraint in enumerate(constraints):
-            if not isinstance(constraint, dict):
-                raise ValueError(
-                    f'test_cfg.constraints[{i}] = {constraint!r} is not a '
-                    'dict such as dict(flops=300). --cfg-options cannot give '
-                    'dicts: set the constraints in the config, or change one'
-                    ' value with e.g. test_cfg.constraints.0.flops=250')
-        self.constraints = [dict(c) for c in constraints]
+        self.constraints = [
+            check_limits(c, f'test_cfg.constraints[{i}]')
+            for i, c in enumerate(constraints)
+        ]
         if not self.constraints or not all(self.constraints):
             raise ValueError(
                 f'constraints = {constraints!r}: give at least one limit, '
@@ -123,64 +103,11 @@ class EvolutionSearchLoop(SubnetScoringLoop):
             resolution_mutate_prob=resolution_mutate_prob,
             seed=seed)
         self.generations = int(generations)
-        self.predictor_cfg = predictor
-        self.latency_table = latency_table
-        self.export = export
-        self.log_interval = log_interval
-        self._scores: Dict[bytes, float] = {}
-        self._progress_task = 'search: candidates evaluated'
 
-    # ------------------------------------------------------------- set-up
-    def _prepare(self) -> None:
-        model = self.model
-        self.codec = self.build_codec()
-        estimator = model.resource_estimator
-        self.tables = dict(
-            flops=SlotCostTable.flops(estimator, self.codec),
-            params=SlotCostTable.params(estimator, self.codec))
-        if self.latency_table is not None:
-            table = self.latency_table
-            if not isinstance(table, dict):
-                table = dict(file=table)
-            check_keys(table, ('runtime', 'batch_size'),
-                       'test_cfg.latency_table', ('file', ))
-            self.tables['latency'] = load_latency_table(
-                table['file'], model, self.codec, table.get('runtime'),
-                table.get('batch_size'))
-        for limits in self.constraints:
-            cost_constraint(self.tables, limits)  # unknown names fail here
-        self.predictor = None
-        if self.log_interval is None:
-            self.log_interval = 1 if self.predictor_cfg is None else 50
-        if self.predictor_cfg is not None:
-            check_keys(self.predictor_cfg, (), 'test_cfg.predictor',
-                       ('checkpoint', ))
-            device = next(model.parameters()).device
-            self.predictor = load_predictor(self.predictor_cfg['checkpoint'],
-                                            self.codec.encoding_size, device)
-
-    # ------------------------------------------------------------ scoring
-    def score(self, population: Population) -> np.ndarray:
-        """Scores in percent: predicted, or measured (cached per subnet,
-        shared by every constraint of a sweep)."""
-        if self.predictor is not None:
-            return self.predictor.predict(self.codec.encode(population)) * 100
-        keys = self.codec.unique_keys(population)
-        subnets = self.codec.to_subnets(population)
-        scores = np.empty(len(population))
-        new = len({k for k in keys if k not in self._scores})
-        progress = ProgressLog(new, self._progress_task, interval=30.0)
-        for i, (key, subnet) in enumerate(zip(keys, subnets)):
-            if key not in self._scores:
-                self._scores[key] = self.measure_score(subnet, self.score_key)
-                progress.update()
-            scores[i] = self._scores[key]
-        return scores
+    def limit_sets(self) -> List[dict]:
+        return self.constraints
 
     # ---------------------------------------------------------------- run
-    def run(self) -> dict:
-        return run_subnet_loop(self, self._search_all)
-
     def _search_all(self) -> dict:
         self._prepare()
         results = {}
@@ -194,7 +121,9 @@ class EvolutionSearchLoop(SubnetScoringLoop):
             [results[i] for i in range(len(self.constraints))], self.tables)
         for result in results:
             result.update(
-                self._export(result.pop('subnet_object'), result['directory']))
+                self._export(
+                    result.pop('subnet_object'),
+                    result['directory'] / 'best.pth'))
         metrics = {}
         for result in results:
             for key in ('score', 'flops', 'params', 'latency'):
@@ -283,41 +212,6 @@ class EvolutionSearchLoop(SubnetScoringLoop):
             subnet_object=subnet,
             **self._costs(best))
 
-    def _costs(self, population: Population) -> dict:
-        return {k: float(t(population)[0]) for k, t in self.tables.items()}
-
-    # ------------------------------------------------------------ outputs
-    def _export(self, subnet, directory: Path) -> dict:
-        """The best subnet's YAML and (BN recalibrated) static checkpoint."""
-        model = self.model
-        model.set_subnet(subnet)
-        files = {}
-        if self.export and self.calibrate_bn is not None:
-            recalibrate_bn(
-                model,
-                self.subnet_evaluator.calibration_batches(subnet.resolution))
-        if is_main_process():
-            if self.export:
-                # Its config tests it as it is (BN already recalibrated).
-                cfg = copy.deepcopy(self.runner.cfg)
-                cfg.test_cfg = dict(
-                    type='mmofa.SubnetTestLoop',
-                    resolutions=[subnet.resolution],
-                    calibrate_bn=None)
-                paths = save_subnet(
-                    model,
-                    directory / 'best.pth',
-                    base_cfg=cfg,
-                    dataset_meta=self.class_names())
-                files = dict(
-                    subnet=str(paths['subnet']),
-                    checkpoint=str(paths['checkpoint']))
-            else:
-                path = write_subnet_file(
-                    model.dump_subnet(fmt='mmofa'), directory / 'best.yaml')
-                files = dict(subnet=str(path))
-        return files
-
     def _write_summary(self, results: List[dict]) -> None:
         directory = Path(self.runner.work_dir) / 'search'
         directory.mkdir(parents=True, exist_ok=True)
@@ -349,29 +243,6 @@ class EvolutionSearchLoop(SubnetScoringLoop):
         names = set().union(*self.constraints)
         return 'latency' if 'latency' in names else (
             'flops' if 'flops' in names else sorted(names)[0])
-
-    # ------------------------------------------------------------- resume
-    def _save_state(self, path: Path, settings: dict,
-                    state: EvolutionState) -> None:
-        self.save_progress(
-            path, settings,
-            dict(
-                state=state.to_dict(),
-                scores_cache={
-                    k.hex(): v
-                    for k, v in self._scores.items()
-                }))
-
-    def _load_state(self, path: Path,
-                    settings: dict) -> Optional[EvolutionState]:
-        data = self.load_progress(path, settings)
-        if data is None:
-            return None
-        self._scores.update({
-            bytes.fromhex(k): v
-            for k, v in data['scores_cache'].items()
-        })
-        return EvolutionState.from_dict(data['state'], self.codec.gene_names)
 
 
 def keep_best_across(results: List[dict], tables: Dict) -> List[dict]:
@@ -409,26 +280,11 @@ def constraint_name(limits: dict) -> str:
 def plot_pareto(results: List[dict], cost: str, path: Path) -> None:
     """Score against ``cost``: each final population (dots) and the best
     subnet of each constraint (line)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    figure, axes = plt.subplots(figsize=(6, 4.5))
-    for result in results:
-        population = result['population']
-        axes.scatter(
-            population[cost],
-            population['scores'],
-            s=6,
-            alpha=0.3,
-            label=f'{result["constraint"]}: final population')
     best = sorted(results, key=lambda r: r[cost])
-    axes.plot([r[cost] for r in best], [r['score'] for r in best],
-              'k-o',
-              label='best per constraint')
-    axes.set_xlabel(f'{cost} ({COST_UNITS[cost]})')
-    axes.set_ylabel('score (top-1 %)')
-    axes.grid(alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    plot_score_cost(
+        path,
+        cost,
+        clouds=[(f'{r["constraint"]}: final population', r['population'][cost],
+                 r['population']['scores']) for r in results],
+        lines=[('best per constraint', [r[cost] for r in best],
+                [r['score'] for r in best])])
