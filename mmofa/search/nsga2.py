@@ -156,24 +156,28 @@ class NSGA2Search(EvolutionSearch):
         children = Population.concatenate([mutants, crossovers])
         pool = Population.concatenate([population, children])
         pool_values = np.concatenate([values, self.objective_values(children)])
-        keep = self.survivors(pool, pool_values)
+        keep, ranks = self.survivors(pool, pool_values)
         survivors, survivor_values = pool[keep], pool_values[keep]
-        front = survivor_values[non_dominated_ranks(survivor_values) == 0]
+        front = survivor_values[ranks == 0]
         return FrontState(
             survivors, survivor_values, state.generation + 1,
             state.best_history + [hypervolume(front, state.reference)],
             rng.bit_generator.state, state.reference)
 
-    def survivors(self, pool: Population, values: np.ndarray) -> np.ndarray:
+    def survivors(self, pool: Population, values: np.ndarray):
         """Indices of the ``population_size`` candidates of ``pool`` that
-        go on: distinct candidates by front, then crowding distance;
-        repeats of a candidate last."""
-        _, first = np.unique(self.codec.unique_keys(pool), return_index=True)
-        distinct = np.sort(first)
+        go on (distinct candidates by front, then crowding distance;
+        repeats of a candidate last) and their front indices in the pool,
+        which are theirs among the survivors too (whole fronts survive,
+        then part of the next; repeats get the largest index)."""
+        first = {}
+        for index, key in enumerate(self.codec.unique_keys(pool)):
+            first.setdefault(key, index)
+        distinct = np.fromiter(first.values(), dtype=np.int64)
         ranks = np.full(len(pool), np.iinfo(np.int64).max)
         crowding = np.zeros(len(pool))
         ranks[distinct] = non_dominated_ranks(values[distinct])
         crowding[distinct] = crowding_distances(values[distinct],
                                                 ranks[distinct])
-        order = np.lexsort((-crowding, ranks))
-        return np.sort(order[:self.population_size])
+        keep = np.sort(np.lexsort((-crowding, ranks))[:self.population_size])
+        return keep, ranks[keep]

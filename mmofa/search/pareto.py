@@ -27,19 +27,28 @@ def non_dominated(values) -> np.ndarray:
     values = _as_values(values)
     keep = np.ones(len(values), dtype=bool)
     for start in range(0, len(values), _CHUNK):
-        rows = values[start:start + _CHUNK, None, :]
-        dominated = ((values[None] <= rows).all(-1) &
-                     (values[None] < rows).any(-1)).any(1)
-        keep[start:start + _CHUNK] = ~dominated
+        keep[start:start +
+             _CHUNK] = ~_dominance(values, values[start:start + _CHUNK]).any(0)
     return keep
+
+
+def _dominance(values: np.ndarray, others=None) -> np.ndarray:
+    """``[N, K]`` booleans: whether point ``i`` of ``values`` dominates
+    point ``j`` of ``others`` (``values`` itself by default); one
+    comparison per objective (faster than reducing a short last axis)."""
+    others = values if others is None else others
+    no_worse = np.ones((len(values), len(others)), dtype=bool)
+    better = np.zeros_like(no_worse)
+    for column, other in zip(values.T, others.T):
+        no_worse &= column[:, None] <= other[None]
+        better |= column[:, None] < other[None]
+    return no_worse & better
 
 
 def non_dominated_ranks(values) -> np.ndarray:
     """``[N]`` front indices: 0 for the non-dominated points, 1 for those
     only the first front dominates, and so on (NSGA-II's sorting)."""
-    values = _as_values(values)
-    dominates = (values[:, None] <= values[None]).all(-1) & (
-        values[:, None] < values[None]).any(-1)
+    dominates = _dominance(_as_values(values))
     dominators = dominates.sum(0)
     ranks = np.full(len(values), -1, dtype=np.int64)
     rank = 0
@@ -56,24 +65,25 @@ def non_dominated_ranks(values) -> np.ndarray:
 def crowding_distances(values, ranks: np.ndarray) -> np.ndarray:
     """``[N]`` NSGA-II crowding distances, within each point's front: per
     objective, the gap between the two neighbours over the front's range;
-    infinite at a front's ends."""
+    infinite at a front's ends (and for fronts of one or two points)."""
     values = _as_values(values)
+    ranks = np.asarray(ranks)
     distance = np.zeros(len(values))
-    for rank in np.unique(ranks):
-        members = np.flatnonzero(ranks == rank)
-        if len(members) <= 2:
-            distance[members] = np.inf
-            continue
-        for column in values[members].T:
-            order = np.argsort(column, kind='stable')
-            sorted_values = column[order]
-            span = sorted_values[-1] - sorted_values[0]
-            gaps = np.full(len(members), np.inf)
-            if span > 0:
-                gaps[1:-1] = (sorted_values[2:] - sorted_values[:-2]) / span
-            else:
-                gaps[1:-1] = 0.0
-            distance[members[order]] += gaps
+    if not len(values):
+        return distance
+    for column in values.T:
+        order = np.lexsort((column, ranks))  # by front, then by value
+        sorted_values, sorted_ranks = column[order], ranks[order]
+        starts = np.flatnonzero(np.r_[True,
+                                      sorted_ranks[1:] != sorted_ranks[:-1]])
+        ends = np.r_[starts[1:], len(order)] - 1
+        span = np.repeat(sorted_values[ends] - sorted_values[starts],
+                         ends - starts + 1)
+        gaps = np.zeros(len(order))
+        gaps[1:-1] = sorted_values[2:] - sorted_values[:-2]
+        gaps = np.divide(gaps, span, out=np.zeros_like(gaps), where=span > 0)
+        gaps[starts] = gaps[ends] = np.inf
+        distance[order] += gaps
     return distance
 
 

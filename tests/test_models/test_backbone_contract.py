@@ -3,7 +3,8 @@ supernet equals its exported static subnets, analytic costs equal a hook
 count, subnets round-trip through every format, channel sorting keeps the
 largest network, the population codec round-trips and prices populations
 as the estimator does, latency tables add up to the exported network, and
-a search finds a known optimum under a FLOPs limit (and resumes exactly).
+a search finds a known optimum under a FLOPs limit and an NSGA-II front holds
+its hard limits (both resume exactly).
 """
 import inspect
 import json
@@ -21,7 +22,8 @@ from mmofa.models.task_modules import (SlotCostTable, build_latency_table,
                                        count_macs_params, load_latency_table,
                                        save_latency_table)
 from mmofa.registry import MODELS
-from mmofa.search import EvolutionSearch, EvolutionState, cost_constraint
+from mmofa.search import (EvolutionSearch, EvolutionState, FrontState,
+                          NSGA2Search, cost_constraint)
 from mmofa.utils import register_all_modules
 
 FAMILIES = family_cfgs()
@@ -227,5 +229,41 @@ def test_search_finds_a_known_optimum_under_a_flops_limit(family):
     saved = json.loads(json.dumps(search().run(20).to_dict()))
     resumed = search().run(200,
                            EvolutionState.from_dict(saved, codec.gene_names))
+    assert resumed.population == state.population
+    assert np.array_equal(resumed.scores, state.scores)
+
+
+def test_nsga2_front_holds_the_limits_and_resumes_exactly(family):
+    name, model, codec = family
+    tables = dict(
+        flops=SlotCostTable.flops(model.resource_estimator, codec),
+        params=SlotCostTable.params(model.resource_estimator, codec))
+    candidates = codec.random(400, np.random.default_rng(0))
+    limit = float(np.median(tables['flops'](candidates)))
+    score, _ = similarity_to(codec, candidates[:1])
+
+    def search():
+        return NSGA2Search(
+            codec,
+            lambda p: np.stack([-score(p), tables['params'](p)], 1),
+            cost_constraint(tables, {'flops': limit}),
+            population_size=24,
+            seed=2)
+
+    state = search().run(12)
+    front = state.population[state.front()]
+    assert len(front) >= 2, name
+    assert np.all(tables['flops'](state.population) <= limit)
+    # The front member closest to the limit, exported: within it by a hook
+    # count.
+    subnet = codec.to_subnets(front[[int(np.argmax(tables['flops'](front)))
+                                     ]])[0]
+    model.set_subnet(subnet)
+    macs, _ = count_macs_params(model.export_subnet(),
+                                (1, 3, subnet.resolution, subnet.resolution),
+                                lambda m, x: m(x, mode='tensor'))
+    assert macs / 1e6 <= limit
+    saved = json.loads(json.dumps(search().run(5).to_dict()))
+    resumed = search().run(12, FrontState.from_dict(saved, codec.gene_names))
     assert resumed.population == state.population
     assert np.array_equal(resumed.scores, state.scores)
