@@ -78,6 +78,7 @@ def run_official(finder, encoder, flops_model, constraint, seed, args):
 def run_mmofa(codec, predictor, flops_table, flops_model, constraint, seed,
               args):
     from mmofa.search import EvolutionSearch, cost_constraint
+    from mmofa.utils.threads import torch_threads
     search = EvolutionSearch(
         codec,
         lambda population: predictor.predict(codec.encode(population)),
@@ -85,7 +86,8 @@ def run_mmofa(codec, predictor, flops_table, flops_model, constraint, seed,
         population_size=args.population,
         seed=seed)
     start = time.perf_counter()
-    state = search.run(args.generations)
+    with torch_threads(args.threads):
+        state = search.run(args.generations)
     seconds = time.perf_counter() - start
     best = state.best()
     subnet = codec.to_subnets(state.population[best])[0]
@@ -100,8 +102,22 @@ def main():
     parser.add_argument('--seeds', type=int, default=3)
     parser.add_argument('--population', type=int, default=100)
     parser.add_argument('--generations', type=int, default=500)
+    parser.add_argument(
+        '--load',
+        type=int,
+        nargs='+',
+        default=[0],
+        help='busy processes competing, one run per count (e.g. 0 2: idle, '
+        'then two busy cores)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=1,
+        help='torch threads of mmofa\'s predictor scoring (default: 1, as '
+        'the search loops score)')
     args = parser.parse_args()
 
+    from machine_load import busy_processes
     from ofa.nas.search_algorithm import EvolutionFinder
 
     from mmofa.apis import init_model
@@ -117,37 +133,44 @@ def main():
 
     print(f'evolution search, OFA MobileNetV3 w1.0, {len(RESOLUTIONS)} '
           f'resolutions, population {args.population}, {args.generations} '
-          f'generations, torch threads {torch.get_num_threads()}')
-    header = (f'{"MFLOPs <=":>9} {"seed":>4} {"official s":>10} '
+          f'generations')
+    header = (f'{"busy":>4} {"MFLOPs <=":>9} {"seed":>4} {"official s":>10} '
               f'{"mmofa s":>8} {"speed-up":>8} {"official acc":>12} '
               f'{"mmofa acc":>9} {"official MFLOPs":>15} {"mmofa MFLOPs":>12}')
     print(header)
     print('-' * len(header))
-    speedups, summary = [], []
-    for constraint in args.flops:
-        accs = []
-        for seed in range(args.seeds):
-            theirs = run_official(finder, encoder, flops_model, constraint,
-                                  seed, args)
-            ours = run_mmofa(codec, predictor, flops_table, flops_model,
-                             constraint, seed, args)
-            speedups.append(theirs[0] / ours[0])
-            accs.append((theirs[1], ours[1]))
-            if theirs[2] > constraint or ours[2] > constraint:
-                raise RuntimeError(f'a result is over {constraint} MFLOPs')
-            print(f'{constraint:>9.0f} {seed:>4} {theirs[0]:>10.2f} '
-                  f'{ours[0]:>8.3f} {speedups[-1]:>7.1f}x '
-                  f'{theirs[1] * 100:>12.3f} {ours[1] * 100:>9.3f} '
-                  f'{theirs[2]:>15.1f} {ours[2]:>12.1f}')
-        summary.append((constraint, accs))
-    print(f'\nmedian speed-up {statistics.median(speedups):.1f}x')
-    print('best predicted accuracy (%), mean over seeds: '
-          'MFLOPs official mmofa (mmofa >= official in k of n seeds)')
-    for constraint, accs in summary:
+    speedups, summary = {}, []
+    for load in args.load:
+        with busy_processes(load):
+            for constraint in args.flops:
+                accs = []
+                for seed in range(args.seeds):
+                    theirs = run_official(finder, encoder, flops_model,
+                                          constraint, seed, args)
+                    ours = run_mmofa(codec, predictor, flops_table,
+                                     flops_model, constraint, seed, args)
+                    speedups.setdefault(load, []).append(theirs[0] / ours[0])
+                    accs.append((theirs[1], ours[1]))
+                    if theirs[2] > constraint or ours[2] > constraint:
+                        raise RuntimeError(
+                            f'a result is over {constraint} MFLOPs')
+                    print(f'{load:>4} {constraint:>9.0f} {seed:>4} '
+                          f'{theirs[0]:>10.2f} {ours[0]:>8.3f} '
+                          f'{speedups[load][-1]:>7.1f}x '
+                          f'{theirs[1] * 100:>12.3f} {ours[1] * 100:>9.3f} '
+                          f'{theirs[2]:>15.1f} {ours[2]:>12.1f}')
+                summary.append((load, constraint, accs))
+    for load, values in speedups.items():
+        print(f'\n{load} busy processes: median speed-up '
+              f'{statistics.median(values):.1f}x, lowest '
+              f'{min(values):.1f}x')
+    print('best predicted accuracy (%), mean over seeds: busy, MFLOPs, '
+          'official, mmofa (mmofa >= official in k of n seeds)')
+    for load, constraint, accs in summary:
         wins = sum(o >= t for t, o in accs)
         theirs, ours = (
             statistics.mean(a[i] for a in accs) * 100 for i in (0, 1))
-        print(f'{constraint:>9.0f} {theirs:.3f} {ours:.3f} '
+        print(f'{load:>4} {constraint:>9.0f} {theirs:.3f} {ours:.3f} '
               f'({wins} of {len(accs)})')
 
 

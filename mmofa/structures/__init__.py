@@ -38,3 +38,12 @@ from .resnet48_population import ResNet48PopulationCodec  # noqa: E402
 from .resnet_population import ResNetPopulationCodec  # noqa: E402
 
 __all__ += ['ResNetPopulationCodec', 'ResNet48PopulationCodec']
+from .mobilenet_v3_subnet import MOBILENET_V3_SUBNETS  # noqa: E402
+from .resnet48_subnet import RESNET48_SUBNETS  # noqa: E402
+from .resnet_subnet import RESNET_SUBNETS  # noqa: E402
+from .subnet_base import SubnetFormats  # noqa: E402
+
+__all__ += [
+    'SubnetFormats', 'MOBILENET_V3_SUBNETS', 'RESNET_SUBNETS',
+    'RESNET48_SUBNETS'
+]

@@ -18,12 +18,12 @@ import re
 from dataclasses import dataclass
 from numbers import Number
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Mapping, Optional, Tuple, Union
 
 from mmofa.utils import make_divisible
 from .subnet_base import (StagedSearchSpace, Subnet, SubnetError,
-                          arch_dict_list, arch_dict_resolution, check_keys,
-                          check_per_block, choice, dump_in_format, is_number,
+                          SubnetFormats, arch_dict_list, arch_dict_resolution,
+                          check_keys, check_per_block, choice, is_number,
                           load_subnet_data, optional_resolution)
 
 
@@ -437,10 +437,9 @@ def parse_mobilenet_v3_subnet(subnet: SubnetLike,
 SUBNET_FORMATS = dict(
     mmofa='to_mmofa', mmrazor='to_mmrazor', arch_dict='to_arch_dict')
 
-
-def dump_mobilenet_v3_subnet(subnet: MobileNetV3Subnet,
-                             space: MobileNetV3SearchSpace,
-                             fmt: str = 'mmofa') -> Dict:
-    """The subnet as a plain mapping in format ``fmt``."""
-    return dump_in_format(subnet, space, fmt, SUBNET_FORMATS,
-                          'an OFA MobileNetV3')
+#: The family's subnet files: formats, parsing and writing.
+MOBILENET_V3_SUBNETS = SubnetFormats(SUBNET_FORMATS, parse_mobilenet_v3_subnet,
+                                     'an OFA MobileNetV3')
+#: ``dump_mobilenet_v3_subnet(subnet, space, fmt='mmofa')``: ``subnet`` in
+#: format ``fmt``.
+dump_mobilenet_v3_subnet = MOBILENET_V3_SUBNETS.dump

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Mapping, Optional, Tuple, Union
 
 from mmofa.utils import make_divisible
-from .subnet_base import (StagedSearchSpace, Subnet, SubnetError, check_keys,
-                          check_per_block, choice, dump_in_format, is_int,
-                          read_subnet_file)
+from .subnet_base import (StagedSearchSpace, Subnet, SubnetError,
+                          SubnetFormats, check_keys, check_per_block, choice,
+                          is_int, read_subnet_file)
 
 TRACK_CHANNEL_RATIOS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7)
 TRACK_DEPTHS = ((2, 3, 4, 5), (2, 3, 4, 5), (2, 3, 4, 5, 6, 7, 8), (2, 3, 4,
@@ -295,10 +295,9 @@ def parse_resnet48_subnet(subnet: ResNet48SubnetLike,
     return ResNet48Subnet.from_mmofa(subnet, space, source)
 
 
-def dump_resnet48_subnet(subnet: ResNet48Subnet,
-                         space: ResNet48SearchSpace,
-                         fmt: str = 'mmofa') -> Union[dict, str]:
-    """The subnet in format ``fmt``: ``'mmofa'`` (a mapping),
-    ``'arch_code'`` (51 digits) or ``'track_arch'`` (52, the JSON's)."""
-    return dump_in_format(subnet, space, fmt, RESNET48_SUBNET_FORMATS,
-                          'a ResNet-48')
+#: The family's subnet files: formats, parsing and writing.
+RESNET48_SUBNETS = SubnetFormats(RESNET48_SUBNET_FORMATS,
+                                 parse_resnet48_subnet, 'a ResNet-48')
+#: ``dump_resnet48_subnet(subnet, space, fmt='mmofa')``: ``subnet`` in format
+#: ``fmt``.
+dump_resnet48_subnet = RESNET48_SUBNETS.dump

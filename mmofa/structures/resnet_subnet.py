@@ -25,12 +25,12 @@ Every error names the key, the value, what was allowed and the source.
 from dataclasses import dataclass
 from numbers import Number
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Tuple, Union
+from typing import Mapping, Optional, Tuple, Union
 
 from mmofa.utils import make_divisible
-from .subnet_base import (Subnet, SubnetError, arch_dict_list,
+from .subnet_base import (Subnet, SubnetError, SubnetFormats, arch_dict_list,
                           arch_dict_resolution, check_keys, choice,
-                          dump_in_format, load_subnet_data)
+                          load_subnet_data)
 
 RESNET50_BASE_DEPTHS = (2, 2, 4, 2)
 RESNET50_STAGE_WIDTHS = (256, 512, 1024, 2048)
@@ -249,9 +249,9 @@ def parse_resnet_subnet(subnet: ResNetSubnetLike,
         'expand_ratio, width_mult)')
 
 
-def dump_resnet_subnet(subnet: ResNetSubnet,
-                       space: ResNetSearchSpace,
-                       fmt: str = 'mmofa') -> Dict:
-    """The subnet as a plain mapping in format ``fmt``."""
-    return dump_in_format(subnet, space, fmt, RESNET_SUBNET_FORMATS,
-                          'an OFA ResNet')
+#: The family's subnet files: formats, parsing and writing.
+RESNET_SUBNETS = SubnetFormats(RESNET_SUBNET_FORMATS, parse_resnet_subnet,
+                               'an OFA ResNet')
+#: ``dump_resnet_subnet(subnet, space, fmt='mmofa')``: ``subnet`` in format
+#: ``fmt``.
+dump_resnet_subnet = RESNET_SUBNETS.dump

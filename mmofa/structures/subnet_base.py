@@ -3,10 +3,11 @@ per-stage and per-block checks, resolutions, subnet files and format
 dispatch. No family owns this module; every family's subnet module uses it.
 """
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from numbers import Number
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, Mapping, Optional, Sequence, Tuple,
+                    Union)
 
 import yaml
 
@@ -296,11 +297,33 @@ def load_subnet_data(subnet: Any, source: Optional[str]) -> Tuple[Any, str]:
     return subnet, source or 'subnet'
 
 
-def dump_in_format(subnet, space, fmt: str, formats: Dict[str, str],
-                   family: str) -> Any:
-    """``subnet`` in format ``fmt`` by the method ``formats[fmt]`` of the
-    subnet (``to_mmofa``, ...), called with ``space``."""
-    if fmt not in formats:
-        raise ValueError(f'unknown subnet format {fmt!r}; allowed: '
-                         f'{list(formats)} (subnets of {family})')
-    return getattr(subnet, formats[fmt])(space)
+@dataclass(frozen=True)
+class SubnetFormats:
+    """A family's subnet files, declared once in its subnet module and
+    named by its backbone (``ElasticBackbone.subnets``).
+
+    Attributes:
+        methods (dict): Format name -> the subnet method that writes it
+            (``to_mmofa``, ...); the first is mmofa's own format, read and
+            written by every tool.
+        parse (callable): ``parse(subnet, space, source)``: a checked
+            subnet from any accepted form.
+        family (str): The family in messages (``'an OFA ResNet'``).
+    """
+    methods: Dict[str, str]
+    parse: Callable
+    family: str
+
+    @property
+    def names(self) -> Tuple[str, ...]:
+        """The formats :meth:`dump` writes."""
+        return tuple(self.methods)
+
+    def dump(self, subnet, space, fmt: str = 'mmofa') -> Any:
+        """``subnet`` in format ``fmt``: a mapping, or a string for a
+        format of codes (``arch_code``)."""
+        if fmt not in self.methods:
+            raise ValueError(f'unknown subnet format {fmt!r}; allowed: '
+                             f'{list(self.methods)} (subnets of '
+                             f'{self.family})')
+        return getattr(subnet, self.methods[fmt])(space)

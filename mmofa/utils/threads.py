@@ -1,6 +1,7 @@
 """How many CPU threads torch uses: one policy for every tool."""
 import os
 import time
+from contextlib import contextmanager
 from typing import Callable, Optional, Tuple
 
 import torch
@@ -91,3 +92,15 @@ def set_num_threads(num_threads: Optional[int] = None) -> Tuple[int, str]:
         how = 'env_cfg.num_threads / --threads'
     torch.set_num_threads(num_threads)
     return num_threads, how
+
+
+@contextmanager
+def torch_threads(num_threads: int):
+    """Run the block with ``num_threads`` torch intra-op threads, then
+    restore the previous count."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

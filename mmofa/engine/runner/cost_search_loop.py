@@ -3,11 +3,14 @@ params and, from a file, latency), scoring by an accuracy predictor or by
 real evaluation (cached per subnet), export of found subnets and saved
 states to resume from."""
 import copy
+import time
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.dist import is_main_process
+from mmengine.logging import print_log
 
 from mmofa.engine.progress import ProgressLog
 from mmofa.engine.subnet_export import save_subnet
@@ -17,6 +20,7 @@ from mmofa.models.utils import recalibrate_bn
 from mmofa.search import EvolutionState, cost_constraint
 from mmofa.structures import Population, write_subnet_file
 from mmofa.utils.arguments import check_keys
+from mmofa.utils.threads import torch_threads
 from .subnet_loops import SubnetScoringLoop, run_subnet_loop
 
 
@@ -99,6 +103,64 @@ class CostSearchLoop(SubnetScoringLoop):
             device = next(model.parameters()).device
             self.predictor = load_predictor(self.predictor_cfg['checkpoint'],
                                             self.codec.encoding_size, device)
+
+    # ------------------------------------------------------------ search
+    def evolve(self,
+               search,
+               name: str,
+               state_file: Path,
+               settings: dict,
+               progress: Callable,
+               seeds: Optional[Population] = None):
+        """Run ``search`` (an :class:`EvolutionSearch` or
+        :class:`NSGA2Search`) to ``generations``: from the state saved in
+        ``state_file`` with the same ``settings``, or from a new initial
+        population (``seeds`` first). Saves the state every
+        ``save_interval`` generations and at the end; every
+        ``log_interval`` generations logs ``progress(state)`` with the
+        time. Returns the final state."""
+        self._progress_task = (f'search {name}: initial population: '
+                               'candidates evaluated')
+        state = self._load_state(state_file, settings)
+        start = time.perf_counter()
+
+        def label_next(done: int) -> None:
+            self._progress_task = (f'search {name}: generation {done + 1}/'
+                                   f'{self.generations}: candidates evaluated')
+
+        def after_generation(state) -> None:
+            done = state.generation
+            label_next(done)
+            if done % self.log_interval == 0 or done == self.generations:
+                print_log(
+                    f'search {name}: generation {done}/{self.generations}, '
+                    f'{progress(state)}, {time.perf_counter() - start:.1f} s',
+                    logger='current')
+            if done % self.save_interval == 0:
+                self._save_state(state_file, settings, state)
+
+        with self.scoring_threads():
+            if state is None:
+                state = search.initial_state(seeds)
+            else:
+                print_log(
+                    f'search {name}: resuming at generation '
+                    f'{state.generation}/{self.generations} from {state_file}',
+                    logger='current')
+            label_next(state.generation)
+            state = search.run(self.generations, state, after_generation)
+        self._save_state(state_file, settings, state)
+        return state
+
+    def scoring_threads(self):
+        """Predictor scoring runs on one torch thread: its batches are
+        small (100 codes per generation), and on a busy machine two
+        threads made each call several times slower
+        (benchmarks/bench_search.py --load); real evaluation keeps the
+        run's threads."""
+        if self.predictor is None:
+            return nullcontext()
+        return torch_threads(1)
 
     # ------------------------------------------------------------ scoring
     def score(self, population: Population) -> np.ndarray:

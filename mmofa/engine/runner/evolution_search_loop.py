@@ -1,6 +1,5 @@
 """Evolutionary search of subnets under FLOPs, params and latency limits."""
 import csv
-import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -149,44 +148,18 @@ class EvolutionSearchLoop(CostSearchLoop):
         evolution = EvolutionSearch(self.codec, self.score,
                                     cost_constraint(self.tables, limits),
                                     **self.search_cfg)
-        self._progress_task = (f'search {name}: initial population: '
-                               'candidates evaluated')
-        state = self._load_state(state_file, settings)
-        start = time.perf_counter()
-        if state is None:
-            seeds = None
-            if finished:
-                seeds = Population.concatenate([r['best'] for r in finished])
-            state = evolution.initial_state(seeds)
-        else:
-            print_log(
-                f'search {name}: resuming at generation {state.generation}'
-                f'/{self.generations} from {state_file}',
-                logger='current')
+        seeds = None
+        if finished:
+            seeds = Population.concatenate([r['best'] for r in finished])
 
-        def label_next(done: int) -> None:
-            self._progress_task = (f'search {name}: generation {done + 1}/'
-                                   f'{self.generations}: candidates evaluated')
+        def progress(state: EvolutionState) -> str:
+            best = state.best()
+            costs = self._costs(state.population[best])
+            return f'best score {state.scores[best]:.3f} (' + ', '.join(
+                f'{k} {v:.2f}' for k, v in costs.items()) + ')'
 
-        label_next(state.generation)
-
-        def after_generation(state: EvolutionState) -> None:
-            done = state.generation
-            label_next(done)
-            if done % self.log_interval == 0 or done == self.generations:
-                best = state.best()
-                costs = self._costs(state.population[best])
-                print_log(
-                    f'search {name}: generation {done}/{self.generations}, '
-                    f'best score {state.scores[best]:.3f} (' +
-                    ', '.join(f'{k} {v:.2f}' for k, v in costs.items()) +
-                    f'), {time.perf_counter() - start:.1f} s',
-                    logger='current')
-            if done % self.save_interval == 0:
-                self._save_state(state_file, settings, state)
-
-        state = evolution.run(self.generations, state, after_generation)
-        self._save_state(state_file, settings, state)
+        state = self.evolve(evolution, name, state_file, settings, progress,
+                            seeds)
         population = dict(
             scores=state.scores,
             **{

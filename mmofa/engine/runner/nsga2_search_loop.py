@@ -1,6 +1,5 @@
 """NSGA-II search of a supernet: the whole score-cost front in one run."""
 import csv
-import time
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
@@ -150,44 +149,17 @@ class NSGA2SearchLoop(CostSearchLoop):
             reference=[0.0] +
             [self.constraints.get(name) for name in self.objectives],
             **self.search_cfg)
-        self._progress_task = (f'search {name}: initial population: '
-                               'candidates evaluated')
-        state = self._load_state(state_file, settings)
-        start = time.perf_counter()
-        if state is None:
-            state = search.initial_state()
-        else:
-            print_log(
-                f'search {name}: resuming at generation {state.generation}'
-                f'/{self.generations} from {state_file}',
-                logger='current')
 
-        def label_next(done: int) -> None:
-            self._progress_task = (f'search {name}: generation {done + 1}/'
-                                   f'{self.generations}: candidates evaluated')
-
-        label_next(state.generation)
-
-        def after_generation(state: FrontState) -> None:
-            done = state.generation
-            label_next(done)
-            if done % self.log_interval == 0 or done == self.generations:
-                values = state.scores[state.front()]
-                print_log(
-                    f'search {name}: generation {done}/{self.generations}, '
-                    f'front of {len(values)}: score '
+        def progress(state: FrontState) -> str:
+            values = state.scores[state.front()]
+            return (f'front of {len(values)}: score '
                     f'{-values[:, 0].max():.3f}-{-values[:, 0].min():.3f}, ' +
                     ', '.join(f'{cost} {values[:, i + 1].min():.2f}-'
                               f'{values[:, i + 1].max():.2f}'
                               for i, cost in enumerate(self.objectives)) +
-                    f', hypervolume {state.best_history[-1]:.4g}, '
-                    f'{time.perf_counter() - start:.1f} s',
-                    logger='current')
-            if done % self.save_interval == 0:
-                self._save_state(state_file, settings, state)
+                    f', hypervolume {state.best_history[-1]:.4g}')
 
-        state = search.run(self.generations, state, after_generation)
-        self._save_state(state_file, settings, state)
+        state = self.evolve(search, name, state_file, settings, progress)
         members = self._write_front(state, directory)
         history = state.best_history or [0.0]
         return {

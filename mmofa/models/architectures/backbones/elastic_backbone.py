@@ -9,7 +9,7 @@ formats, :mod:`mmofa.structures`) with its population codec, and one
 resource estimator; see docs/add_a_family.md.
 """
 from abc import ABCMeta, abstractmethod
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -18,6 +18,7 @@ from mmengine.model import BaseModule
 from mmofa.models.bricks import ConvBNAct, prefixed
 from mmofa.models.dynamic_ops import ElasticBatchNorm2d, ElasticConv2d
 from mmofa.models.utils import build_activation
+from mmofa.structures.subnet_base import SubnetFormats
 
 #: One measurable part of a network for latency tables: ``(key, build,
 #: input shape)``; parts with equal keys are measured once.
@@ -34,10 +35,10 @@ class ElasticBackbone(BaseModule, metaclass=ABCMeta):
     below cannot be instantiated (``TypeError`` naming them).
 
     Attributes:
-        subnet_formats (tuple[str]): The formats :meth:`dump_subnet` writes
-            (the first is mmofa's own, read and written by every tool).
-        subnet_parser, subnet_dumper: The family's subnet functions
-            (``parse_<family>_subnet``, ``dump_<family>_subnet``).
+        subnets (SubnetFormats): The family's subnet files (the formats
+            :meth:`dump_subnet` writes, the first mmofa's own, and
+            ``parse_<family>_subnet``), declared once in its subnet
+            module.
         codec_class (type): The family's population codec, built as
             ``codec_class(search_space, resolutions, couplings)``.
         estimator_class (type): The family's resource estimator, built as
@@ -45,13 +46,9 @@ class ElasticBackbone(BaseModule, metaclass=ABCMeta):
             (a family whose estimator takes more overrides
             :meth:`resource_estimator`).
     """
-    subnet_formats: Tuple[str, ...] = ('mmofa', )
+    subnets: Optional[SubnetFormats] = None
     codec_class: Optional[type] = None
     estimator_class: Optional[type] = None
-    #: ``parse(subnet, space, source)`` and ``dump(subnet, space, fmt)`` of
-    #: the family's subnet module.
-    subnet_parser: Callable = None
-    subnet_dumper: Callable = None
     #: The index of the first elastic stage's ``layer{i}`` module (a fixed
     #: layer may come first: MobileNetV3's ``layer1``).
     first_stage_layer = 1
@@ -61,13 +58,18 @@ class ElasticBackbone(BaseModule, metaclass=ABCMeta):
         """A checked subnet (the family's frozen dataclass) from any form
         the family accepts: a dataclass, a mapping in one of its formats, a
         subnet file; errors are ``SubnetError`` naming key, value, allowed
-        values and ``source`` (the family's :attr:`subnet_parser`)."""
-        return type(self).subnet_parser(subnet, self.search_space, source)
+        values and ``source`` (the family's ``subnets.parse``)."""
+        return self.subnets.parse(subnet, self.search_space, source)
 
     def dump_subnet(self, subnet, fmt: str = 'mmofa'):
         """``subnet`` in format ``fmt`` (one of :attr:`subnet_formats`; the
-        family's :attr:`subnet_dumper`)."""
-        return type(self).subnet_dumper(subnet, self.search_space, fmt)
+        family's ``subnets.dump``)."""
+        return self.subnets.dump(subnet, self.search_space, fmt)
+
+    @property
+    def subnet_formats(self) -> Tuple[str, ...]:
+        """The formats :meth:`dump_subnet` writes, mmofa's first."""
+        return self.subnets.names
 
     @property
     def stages(self) -> Tuple[nn.ModuleList, ...]:
@@ -144,8 +146,9 @@ def check_elastic_backbone(backbone: nn.Module) -> None:
             backbone.search_space, 'min_resolution'):
         raise TypeError(f'{name} sets no search_space with a '
                         'min_resolution')
-    if backbone.subnet_parser is None or backbone.subnet_dumper is None:
-        raise TypeError(f'{name} names no subnet_parser / subnet_dumper')
+    if not isinstance(backbone.subnets, SubnetFormats):
+        raise TypeError(f'{name} declares no subnets (a SubnetFormats of its '
+                        'formats and parse and dump functions)')
     if backbone.codec_class is None:
         raise TypeError(f'{name} names no codec_class (its population codec)')
     if backbone.estimator_class is None and type(

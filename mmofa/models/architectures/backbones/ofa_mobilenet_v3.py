@@ -23,10 +23,10 @@ from mmofa.models.mutables import OneShotMutableValue
 from mmofa.models.task_modules import MobileNetV3ResourceEstimator
 from mmofa.models.utils import OFAInitMixin, build_activation
 from mmofa.registry import MODELS
-from mmofa.structures import (SUBNET_FORMATS, MobileNetV3PopulationCodec,
+from mmofa.structures import (MobileNetV3PopulationCodec,
                               MobileNetV3SearchSpace, MobileNetV3Subnet,
-                              dump_mobilenet_v3_subnet, expanded_width,
-                              parse_mobilenet_v3_subnet)
+                              expanded_width)
+from mmofa.structures.mobilenet_v3_subnet import MOBILENET_V3_SUBNETS
 from ..static.mobilenet_v3 import (OFA_MBV3_BASE_WIDTHS, MBConvBlock,
                                    MobileNetV3Layout, build_stem)
 from .elastic_backbone import ElasticBackbone, per_stage_candidates
@@ -202,9 +202,7 @@ class OFAMobileNetV3(OFAInitMixin, ElasticBackbone):
 
     Returns a one-element tuple: the ``(N, last_channels)`` pooled features.
     """
-    subnet_formats = tuple(SUBNET_FORMATS)
-    subnet_parser = staticmethod(parse_mobilenet_v3_subnet)
-    subnet_dumper = staticmethod(dump_mobilenet_v3_subnet)
+    subnets = MOBILENET_V3_SUBNETS
     first_stage_layer = 2
     codec_class = MobileNetV3PopulationCodec
 

@@ -44,11 +44,8 @@ from mmofa.structures.resnet_subnet import (RESNET50_BASE_DEPTHS,
                                             RESNET50_STAGE_STRIDES,
                                             RESNET50_STAGE_WIDTHS,
                                             RESNET50_STEM_WIDTH,
-                                            RESNET_SUBNET_FORMATS,
-                                            ResNetSearchSpace, ResNetSubnet,
-                                            bottleneck_width,
-                                            dump_resnet_subnet,
-                                            parse_resnet_subnet)
+                                            RESNET_SUBNETS, ResNetSearchSpace,
+                                            ResNetSubnet, bottleneck_width)
 from ..static.resnet import AvgPoolConvBN, ResNetBottleneck, ResNetStem
 from .elastic_backbone import (ElasticBackbone, elastic_conv_bn, head_part,
                                stage_blocks_state)
@@ -225,9 +222,7 @@ class OFAResNet(OFAInitMixin, ElasticBackbone):
     Returns a one-element tuple: the ``(N, C)`` pooled features, ``C`` the
     active width of the last stage (:attr:`active_out_channels`).
     """
-    subnet_formats = tuple(RESNET_SUBNET_FORMATS)
-    subnet_parser = staticmethod(parse_resnet_subnet)
-    subnet_dumper = staticmethod(dump_resnet_subnet)
+    subnets = RESNET_SUBNETS
     codec_class = ResNetPopulationCodec
     estimator_class = ResNetResourceEstimator
 

@@ -28,11 +28,10 @@ from mmofa.models.task_modules import ResNet48ResourceEstimator
 from mmofa.models.utils import OFAInitMixin
 from mmofa.registry import MODELS
 from mmofa.structures import (RESNET48_BASE_CHANNELS, RESNET48_STAGE_STRIDES,
-                              RESNET48_SUBNET_FORMATS, TRACK_CHANNEL_RATIOS,
-                              TRACK_DEPTHS, ResNet48PopulationCodec,
-                              ResNet48SearchSpace, ResNet48Subnet,
-                              channel_width, dump_resnet48_subnet,
-                              has_downsample, parse_resnet48_subnet)
+                              TRACK_CHANNEL_RATIOS, TRACK_DEPTHS,
+                              ResNet48PopulationCodec, ResNet48SearchSpace,
+                              ResNet48Subnet, channel_width, has_downsample)
+from mmofa.structures.resnet48_subnet import RESNET48_SUBNETS
 from ..static.resnet48 import BasicBlock
 from .elastic_backbone import (ElasticBackbone, elastic_conv_bn, head_part,
                                per_stage_candidates, stage_blocks_state)
@@ -121,9 +120,7 @@ class OFAResNet48(OFAInitMixin, ElasticBackbone):
     (:attr:`active_out_channels`): the head is a ``DropoutLinearClsHead``
     with ``elastic_in_channels=True``.
     """
-    subnet_formats = tuple(RESNET48_SUBNET_FORMATS)
-    subnet_parser = staticmethod(parse_resnet48_subnet)
-    subnet_dumper = staticmethod(dump_resnet48_subnet)
+    subnets = RESNET48_SUBNETS
     codec_class = ResNet48PopulationCodec
     estimator_class = ResNet48ResourceEstimator
 
