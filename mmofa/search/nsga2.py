@@ -87,7 +87,9 @@ class NSGA2Search(EvolutionSearch):
             arch_mutate_prob=arch_mutate_prob,
             resolution_mutate_prob=resolution_mutate_prob,
             seed=seed,
-            max_draws=max_draws)
+            max_draws=max_draws,
+            novel_children=False,
+            restart_after=None)
         self.reference = reference
 
     def objective_values(self, population: Population) -> np.ndarray:
@@ -160,9 +162,12 @@ class NSGA2Search(EvolutionSearch):
         survivors, survivor_values = pool[keep], pool_values[keep]
         front = survivor_values[ranks == 0]
         return FrontState(
-            survivors, survivor_values, state.generation + 1,
+            survivors,
+            survivor_values,
+            state.generation + 1,
             state.best_history + [hypervolume(front, state.reference)],
-            rng.bit_generator.state, state.reference)
+            rng.bit_generator.state,
+            reference=state.reference)
 
     def survivors(self, pool: Population, values: np.ndarray):
         """Indices of the ``population_size`` candidates of ``pool`` that

@@ -164,3 +164,71 @@ def test_a_looser_limit_of_a_sweep_never_returns_a_worse_best(space):
     assert [r['score'] for r in results] == [80.0, 80.0, 60.0]
     assert results[1]['subnet_object'] == 'tight'
     assert results[1]['flops'] == flops_tight
+
+
+def test_children_are_never_scored_twice(space):
+    """Novel children (the default): every candidate scored is new; the
+    official algorithm scores many again."""
+    _, codec, tables = space
+    score, _ = similarity_to(codec, codec.random(1, np.random.default_rng(5)))
+    counts = {}
+    for novel in (True, False):
+        keys = []
+
+        def counted(population):
+            keys.extend(codec.unique_keys(population).tolist())
+            return score(population)
+
+        EvolutionSearch(
+            codec,
+            counted,
+            cost_constraint(tables, {'flops': 300}),
+            population_size=30,
+            seed=1,
+            novel_children=novel).run(40)
+        counts[novel] = len(keys) - len(set(keys))
+    assert counts[True] == 0
+    assert counts[False] > 100
+
+
+def test_a_stagnant_search_restarts_and_keeps_its_best(space):
+    _, codec, tables = space
+    target = codec.random(1, np.random.default_rng(8))
+    score, _ = similarity_to(codec, target)
+
+    def search():
+        return EvolutionSearch(
+            codec,
+            score,
+            cost_constraint(tables, {'flops': 400}),
+            population_size=20,
+            seed=6,
+            restart_after=3)
+
+    restarts, states, saved = [], [], []
+
+    def keep(state):  # a state's seen set grows on: save it at once
+        states.append(state)
+        saved.append(json.dumps(state.to_dict()))
+
+    whole = search().run(40, callback=keep)
+    for before, after in zip(states, states[1:]):
+        if after.elite is not None and (before.elite is None
+                                        or after.elite != before.elite):
+            restarts.append(after.generation)
+            # A new population, none of it a candidate of the last one.
+            old = set(codec.unique_keys(before.population).tolist())
+            assert not old & set(codec.unique_keys(after.population).tolist())
+    assert restarts, 'no restart in 40 generations with restart_after=3'
+    # The best ever found is returned, though the last population may not
+    # hold it.
+    assert whole.scores[whole.best()] == max(whole.best_history)
+    assert whole.best_history == sorted(whole.best_history)
+    # Resumed (through JSON) after a restart: as uninterrupted.
+    middle = json.loads(saved[restarts[0]])  # one generation after it
+    resumed = search().run(40,
+                           EvolutionState.from_dict(middle, codec.gene_names))
+    assert resumed.population == whole.population
+    assert np.array_equal(resumed.scores, whole.scores)
+    with pytest.raises(ValueError, match='restart_after = 0'):
+        EvolutionSearch(codec, score, None, restart_after=0)

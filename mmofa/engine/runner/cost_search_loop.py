@@ -118,7 +118,8 @@ class CostSearchLoop(SubnetScoringLoop):
         population (``seeds`` first). Saves the state every
         ``save_interval`` generations and at the end; every
         ``log_interval`` generations logs ``progress(state)`` with the
-        time. Returns the final state."""
+        time. Returns the final state (``search.run``'s: the best
+        candidate found in the population)."""
         self._progress_task = (f'search {name}: initial population: '
                                'candidates evaluated')
         state = self._load_state(state_file, settings)
@@ -128,7 +129,10 @@ class CostSearchLoop(SubnetScoringLoop):
             self._progress_task = (f'search {name}: generation {done + 1}/'
                                    f'{self.generations}: candidates evaluated')
 
+        latest = [state]  # the last state before search.run finishes it
+
         def after_generation(state) -> None:
+            latest[0] = state
             done = state.generation
             label_next(done)
             if done % self.log_interval == 0 or done == self.generations:
@@ -147,9 +151,11 @@ class CostSearchLoop(SubnetScoringLoop):
                     f'search {name}: resuming at generation '
                     f'{state.generation}/{self.generations} from {state_file}',
                     logger='current')
+            latest[0] = state
             label_next(state.generation)
             state = search.run(self.generations, state, after_generation)
-        self._save_state(state_file, settings, state)
+        # The state as a longer search would go on from it.
+        self._save_state(state_file, settings, latest[0])
         return state
 
     def scoring_threads(self):

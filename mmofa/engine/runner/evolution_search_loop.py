@@ -153,10 +153,9 @@ class EvolutionSearchLoop(CostSearchLoop):
             seeds = Population.concatenate([r['best'] for r in finished])
 
         def progress(state: EvolutionState) -> str:
-            best = state.best()
-            costs = self._costs(state.population[best])
-            return f'best score {state.scores[best]:.3f} (' + ', '.join(
-                f'{k} {v:.2f}' for k, v in costs.items()) + ')'
+            leader, score = state.leader(self.codec.gene_names)
+            return f'best score {score:.3f} (' + ', '.join(
+                f'{k} {v:.2f}' for k, v in self._costs(leader).items()) + ')'
 
         state = self.evolve(evolution, name, state_file, settings, progress,
                             seeds)
