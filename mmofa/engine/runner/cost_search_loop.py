@@ -3,6 +3,7 @@ params and, from a file, latency), scoring by an accuracy predictor or by
 real evaluation (cached per subnet), export of found subnets and saved
 states to resume from."""
 import copy
+import csv
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -227,6 +228,30 @@ class CostSearchLoop(SubnetScoringLoop):
                     out_file.with_suffix('.yaml'))
                 files = dict(subnet=str(path))
         return files
+
+    def _write_rows(self, path: Path, rows: List[dict], fields: Sequence[str],
+                    label_format: str, title: str) -> None:
+        """``rows`` to the CSV ``path`` (columns ``fields``) and as a table
+        in the log under ``title``: the first field (formatted by
+        ``label_format``), the score, each cost, the size and the
+        subnet."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, 'w', newline='') as file:
+            writer = csv.DictWriter(file, fieldnames=fields)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: row.get(k, '') for k in fields})
+        label = fields[0]
+        lines = [
+            f'{label:{label_format}} {"score":>8} ' +
+            ' '.join(f'{COST_UNITS[k]:>10}'
+                     for k in self.tables) + f' {"size":>5}  subnet'
+        ]
+        for row in rows:
+            lines.append(f'{row[label]:{label_format}} {row["score"]:>8.3f} ' +
+                         ' '.join(f'{row[k]:>10.2f}' for k in self.tables) +
+                         f' {row["resolution"]:>5}  {row.get("subnet", "")}')
+        print_log(f'{title} ({path}):\n' + '\n'.join(lines), logger='current')
 
     # ------------------------------------------------------------- resume
     def _save_state(self, path: Path, settings: dict,

@@ -1,5 +1,4 @@
 """Evolutionary search of subnets under FLOPs, params and latency limits."""
-import csv
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -186,27 +185,8 @@ class EvolutionSearchLoop(CostSearchLoop):
 
     def _write_summary(self, results: List[dict]) -> None:
         directory = Path(self.runner.work_dir) / 'search'
-        directory.mkdir(parents=True, exist_ok=True)
-        with open(directory / 'results.csv', 'w', newline='') as file:
-            writer = csv.DictWriter(file, fieldnames=CSV_FIELDS)
-            writer.writeheader()
-            for result in results:
-                writer.writerow({k: result.get(k, '') for k in CSV_FIELDS})
-        lines = [
-            f'{"constraint":<24} {"score":>8} ' +
-            ' '.join(f'{COST_UNITS[k]:>10}'
-                     for k in self.tables) + f' {"size":>5}  subnet'
-        ]
-        for result in results:
-            lines.append(
-                f'{result["constraint"]:<24} {result["score"]:>8.3f} ' +
-                ' '.join(f'{result[k]:>10.2f}' for k in self.tables) +
-                f' {result["resolution"]:>5}  '
-                f'{result.get("subnet", "")}')
-        print_log(
-            'search results (' + str(directory / 'results.csv') + '):\n' +
-            '\n'.join(lines),
-            logger='current')
+        self._write_rows(directory / 'results.csv', results, CSV_FIELDS, '<24',
+                         'search results')
         if len(results) > 1:
             plot_pareto(results, self._plot_cost(),
                         directory / f'pareto_{self._plot_cost()}.png')

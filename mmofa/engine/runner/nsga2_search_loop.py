@@ -201,25 +201,9 @@ class NSGA2SearchLoop(CostSearchLoop):
 
     def _write_summary(self, state: FrontState, members: List[dict],
                        directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        with open(directory / 'front.csv', 'w', newline='') as file:
-            writer = csv.DictWriter(file, fieldnames=FRONT_FIELDS)
-            writer.writeheader()
-            for member in members:
-                writer.writerow({k: member.get(k, '') for k in FRONT_FIELDS})
-        lines = [
-            f'{"member":>6} {"score":>8} ' + ' '.join(f'{COST_UNITS[k]:>10}'
-                                                      for k in self.tables) +
-            f' {"size":>5}  subnet'
-        ]
-        for member in members:
-            lines.append(f'{member["member"]:>6} {member["score"]:>8.3f} ' +
-                         ' '.join(f'{member[k]:>10.2f}' for k in self.tables) +
-                         f' {member["resolution"]:>5}  {member["subnet"]}')
-        print_log(
-            f'search {self.name}: front of {len(members)} subnets (' +
-            str(directory / 'front.csv') + '):\n' + '\n'.join(lines),
-            logger='current')
+        self._write_rows(
+            directory / 'front.csv', members, FRONT_FIELDS, '>6',
+            f'search {self.name}: front of {len(members)} subnets')
         cost = self.objectives[0]
         lines = [('front', [m[cost]
                             for m in members], [m['score'] for m in members])]
