@@ -43,8 +43,10 @@ class Subnet:
     def checked(self, space, source: str = 'subnet'):
         """This subnet validated against ``space``, numbers canonical."""
         if self.per_stage_fields:
-            check_per_stage(self, self.per_stage_fields, space.num_stages,
-                            source)
+            check_per_stage(
+                {name: getattr(self, name)
+                 for name in self.per_stage_fields}, space.num_stages,
+                source)
         return type(self)(
             **self.checked_fields(space, source),
             resolution=optional_resolution(self.resolution, source,
@@ -122,18 +124,22 @@ class StagedSearchSpace:
         return sum(self.max_depths)
 
 
-def check_per_stage(subnet, names: Sequence[str], num_stages: int,
-                    source: str) -> None:
-    """Each named field of ``subnet`` is a list of ``num_stages`` entries."""
-    for name in names:
-        value = getattr(subnet, name)
+def check_per_stage(values: Mapping[str, object],
+                    num_stages: int,
+                    source: str,
+                    network: str = 'the supernet',
+                    error: type = SubnetError) -> None:
+    """Each of ``values`` (name -> value: a subnet's fields, a network's
+    arguments) is a list of ``num_stages`` entries, one per stage of
+    ``network``; else ``error`` names ``source``, the value and the count.
+    """
+    for name, value in values.items():
         if not isinstance(value, (list, tuple)):
-            raise SubnetError(f'{source}: {name} = {value!r} must be a '
-                              f'list with one entry per stage '
-                              f'({num_stages} stages)')
+            raise error(f'{source}: {name} = {value!r} must be a list with '
+                        f'one entry per stage ({num_stages} stages)')
         if len(value) != num_stages:
-            raise SubnetError(f'{source}: {name} has {len(value)} stages, the '
-                              f'supernet has {num_stages}: {list(value)!r}')
+            raise error(f'{source}: {name} has {len(value)} stages, '
+                        f'{network} has {num_stages}: {list(value)!r}')
 
 
 def check_per_block(blocks,

@@ -6,6 +6,7 @@ as the estimator does, latency tables add up to the exported network, and
 a search finds a known optimum under a FLOPs limit and an NSGA-II front holds
 its hard limits (both resume exactly).
 """
+import copy
 import inspect
 import json
 import random
@@ -67,6 +68,28 @@ def test_an_incomplete_backbone_is_refused():
 
     with pytest.raises(TypeError, match='abstract method'):
         HalfBackbone()
+
+
+@pytest.mark.parametrize('name', list(FAMILIES))
+def test_norm_cfg_goes_over_ofa_defaults_into_the_export(name):
+    cfg = copy.deepcopy(FAMILIES[name])
+    cfg['architecture']['backbone']['norm_cfg'] = dict(eps=1e-3)
+    model = init_model(dict(model=cfg))
+    norms = [
+        m for m in model.backbone.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+    ]
+    assert norms and all(m.eps == 1e-3 and m.momentum == 0.1 for m in norms)
+    exported = model.backbone.export_config()
+    assert exported['norm_cfg'] == dict(momentum=0.1, eps=1e-3)
+    # A static network given one stage too few names the argument and the
+    # counts (the check the subnets' fields get).
+    per_stage = next(key for key, value in exported.items()
+                     if isinstance(value, list) and value
+                     and isinstance(value[0], list))
+    exported[per_stage] = exported[per_stage][:-1]
+    with pytest.raises(ValueError, match=f'{per_stage} has \\d+ stages, '):
+        MODELS.build(exported)
 
 
 def subnets_of(model, count=6, seed=0):

@@ -118,7 +118,8 @@ def test_channel_sorting_keeps_the_largest_network(expand_ratio_stage):
 
 def test_bad_supernet_arguments():
     register_all_modules(init_default_scope=False)
-    with pytest.raises(ValueError, match=r'base_channels needs 4 widths'):
+    with pytest.raises(
+            ValueError, match='base_channels has 2 stages, ResNet-48 has 4'):
         MODELS.build(dict(type='mmofa.OFAResNet48', base_channels=[64, 128]))
     with pytest.raises(ValueError, match='depths per stage needs 4 lists'):
         MODELS.build(dict(type='mmofa.OFAResNet48', depths=[[2, 3], [2, 3]]))

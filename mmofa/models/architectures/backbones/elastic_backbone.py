@@ -28,11 +28,19 @@ LatencyPart = Tuple[tuple, callable, Tuple[int, ...]]
 class ElasticBackbone(BaseModule, metaclass=ABCMeta):
     """What every elastic (supernet) backbone provides.
 
-    A subclass builds the supernet at its largest size, owns its mutables
+    A subclass passes ``norm_cfg`` and ``init_cfg`` on (its ``**kwargs``
+    to ``super().__init__``), builds the supernet at its largest size with
+    :attr:`norm_cfg`, owns its mutables
     (each elastic choice a ``OneShotMutableValue`` with an alias, read in
     ``forward``) and sets ``self.search_space`` (a frozen dataclass with at
     least ``min_resolution``, the total stride). A class missing any method
     below cannot be instantiated (``TypeError`` naming them).
+
+    Args:
+        norm_cfg (dict, optional): Keyword arguments of every batch norm,
+            over Once-for-All's ``dict(momentum=0.1, eps=1e-5)``.
+        init_cfg (dict, optional): Initialisation config; by default
+            Once-for-All's ``he_fout`` (the family's ``OFAInitMixin``).
 
     Attributes:
         subnets (SubnetFormats): The family's subnet files (the formats
@@ -52,6 +60,15 @@ class ElasticBackbone(BaseModule, metaclass=ABCMeta):
     #: The index of the first elastic stage's ``layer{i}`` module (a fixed
     #: layer may come first: MobileNetV3's ``layer1``).
     first_stage_layer = 1
+    #: Once-for-All's batch norm settings, under those a config gives.
+    default_norm_cfg = dict(momentum=0.1, eps=1e-5)
+
+    def __init__(self,
+                 norm_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg)
+        #: Keyword arguments of every batch norm (also of the export).
+        self.norm_cfg = dict(self.default_norm_cfg, **(norm_cfg or {}))
 
     # ------------------------------------------------------------ subnets
     def parse_subnet(self, subnet, source: Optional[str] = None):

@@ -195,10 +195,9 @@ class OFAMobileNetV3(OFAInitMixin, ElasticBackbone):
             official ``(16, 16, 24, 40, 80, 112, 160, 960, 1280)``.
         transform_kernel (bool): Learn kernel transform matrices; otherwise
             smaller kernels are centre crops. Defaults to True.
-        norm_cfg (dict, optional): Keyword arguments of the batch norms.
-            Defaults to ``dict(momentum=0.1, eps=1e-5)``.
-        init_cfg (dict, optional): Initialisation config; by default the
-            official ``he_fout`` initialisation.
+        **kwargs: ``norm_cfg`` and ``init_cfg`` of
+            :class:`ElasticBackbone` (Once-for-All's batch norms and
+            ``he_fout`` initialisation by default).
 
     Returns a one-element tuple: the ``(N, last_channels)`` pooled features.
     """
@@ -213,10 +212,9 @@ class OFAMobileNetV3(OFAInitMixin, ElasticBackbone):
                  depths: Candidates = (2, 3, 4),
                  base_widths: Sequence[int] = OFA_MBV3_BASE_WIDTHS,
                  transform_kernel: bool = True,
-                 norm_cfg: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg)
-        norm_cfg = dict(momentum=0.1, eps=1e-5, **(norm_cfg or {}))
+                 **kwargs):
+        super().__init__(**kwargs)
+        norm_cfg = self.norm_cfg
         layout = MobileNetV3Layout.build(width_mult, base_widths)
         num_stages = len(layout.stage_out_channels)
         kernel_sizes = per_stage_candidates('kernel_sizes', kernel_sizes,
@@ -226,7 +224,6 @@ class OFAMobileNetV3(OFAInitMixin, ElasticBackbone):
         depths = per_stage_candidates('depths', depths, num_stages)
         self.width_mult = width_mult
         self.base_widths = tuple(base_widths)
-        self.norm_cfg = norm_cfg
         self.layout = layout
         self.num_stages = num_stages
         self.search_space = MobileNetV3SearchSpace(

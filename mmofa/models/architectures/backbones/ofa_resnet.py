@@ -46,6 +46,7 @@ from mmofa.structures.resnet_subnet import (RESNET50_BASE_DEPTHS,
                                             RESNET50_STEM_WIDTH,
                                             RESNET_SUBNETS, ResNetSearchSpace,
                                             ResNetSubnet, bottleneck_width)
+from mmofa.structures.subnet_base import check_per_stage
 from ..static.resnet import AvgPoolConvBN, ResNetBottleneck, ResNetStem
 from .elastic_backbone import (ElasticBackbone, elastic_conv_bn, head_part,
                                stage_blocks_state)
@@ -214,10 +215,9 @@ class OFAResNet(OFAInitMixin, ElasticBackbone):
             Defaults to ``(256, 512, 1024, 2048)``.
         stage_strides (Sequence[int]): Stride of each stage's first block.
             Defaults to ``(1, 2, 2, 2)``.
-        norm_cfg (dict, optional): Keyword arguments of the batch norms.
-            Defaults to ``dict(momentum=0.1, eps=1e-5)``.
-        init_cfg (dict, optional): Initialisation config; by default the
-            official ``he_fout`` initialisation.
+        **kwargs: ``norm_cfg`` and ``init_cfg`` of
+            :class:`ElasticBackbone` (Once-for-All's batch norms and
+            ``he_fout`` initialisation by default).
 
     Returns a one-element tuple: the ``(N, C)`` pooled features, ``C`` the
     active width of the last stage (:attr:`active_out_channels`).
@@ -234,18 +234,17 @@ class OFAResNet(OFAInitMixin, ElasticBackbone):
                  stem_width: int = RESNET50_STEM_WIDTH,
                  stage_widths: Sequence[int] = RESNET50_STAGE_WIDTHS,
                  stage_strides: Sequence[int] = RESNET50_STAGE_STRIDES,
-                 norm_cfg: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg)
-        if not len(base_depths) == len(stage_widths) == len(stage_strides):
-            raise ValueError(f'base_depths {list(base_depths)}, stage_widths '
-                             f'{list(stage_widths)} and stage_strides '
-                             f'{list(stage_strides)} need one entry per stage')
+                 **kwargs):
+        super().__init__(**kwargs)
+        check_per_stage(
+            dict(base_depths=base_depths, stage_widths=stage_widths),
+            len(stage_strides), type(self).__name__, 'stage_strides',
+            ValueError)
         if min(depths) + min(base_depths) < 1:
             raise ValueError(
                 f'depths {list(depths)} with base_depths {list(base_depths)} '
                 'leave a stage without blocks')
-        norm_cfg = dict(momentum=0.1, eps=1e-5, **(norm_cfg or {}))
+        norm_cfg = self.norm_cfg
         space = ResNetSearchSpace(
             depths=tuple(sorted(depths)),
             expand_ratios=tuple(sorted(expand_ratios)),
@@ -256,7 +255,6 @@ class OFAResNet(OFAInitMixin, ElasticBackbone):
             stage_strides=tuple(stage_strides),
             min_resolution=4 * math.prod(stage_strides))
         self.search_space = space
-        self.norm_cfg = norm_cfg
         self.num_stages = space.num_stages
 
         self.stem = ElasticResNetStem(space, norm_cfg)

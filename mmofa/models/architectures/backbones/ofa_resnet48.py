@@ -32,6 +32,7 @@ from mmofa.structures import (RESNET48_BASE_CHANNELS, RESNET48_STAGE_STRIDES,
                               ResNet48PopulationCodec, ResNet48SearchSpace,
                               ResNet48Subnet, channel_width, has_downsample)
 from mmofa.structures.resnet48_subnet import RESNET48_SUBNETS
+from mmofa.structures.subnet_base import check_per_stage
 from ..static.resnet48 import BasicBlock
 from .elastic_backbone import (ElasticBackbone, elastic_conv_bn, head_part,
                                per_stage_candidates, stage_blocks_state)
@@ -110,10 +111,9 @@ class OFAResNet48(OFAInitMixin, ElasticBackbone):
             arch code's digit ``k`` is the k-th largest.
         base_channels (Sequence[int]): Full width of each stage (and the
             stem). Defaults to ``(64, 128, 256, 512)``.
-        norm_cfg (dict, optional): Keyword arguments of the batch norms.
-            Defaults to ``dict(momentum=0.1, eps=1e-5)``.
-        init_cfg (dict, optional): Initialisation config; by default
-            Once-for-All's ``he_fout``.
+        **kwargs: ``norm_cfg`` and ``init_cfg`` of
+            :class:`ElasticBackbone` (Once-for-All's batch norms and
+            ``he_fout`` initialisation by default).
 
     Its forward gives ``(features, )``, the pooled output of the last
     active block, as wide as the active subnet's last stage
@@ -128,17 +128,15 @@ class OFAResNet48(OFAInitMixin, ElasticBackbone):
                  depths: Sequence = TRACK_DEPTHS,
                  channel_ratios: Sequence[float] = TRACK_CHANNEL_RATIOS,
                  base_channels: Sequence[int] = RESNET48_BASE_CHANNELS,
-                 norm_cfg: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg)
-        norm_cfg = dict(momentum=0.1, eps=1e-5, **(norm_cfg or {}))
+                 **kwargs):
+        super().__init__(**kwargs)
+        norm_cfg = self.norm_cfg
         num_stages = len(RESNET48_STAGE_STRIDES)
-        if len(base_channels) != num_stages:
-            raise ValueError(f'base_channels needs {num_stages} widths (one '
-                             f'per stage), got {list(base_channels)}')
+        check_per_stage(
+            dict(base_channels=base_channels), num_stages,
+            type(self).__name__, 'ResNet-48', ValueError)
         depths = per_stage_candidates('depths', depths, num_stages)
         channel_ratios = tuple(sorted(channel_ratios, reverse=True))
-        self.norm_cfg = norm_cfg
         self.num_stages = num_stages
         self.search_space = ResNet48SearchSpace(
             depths=depths,

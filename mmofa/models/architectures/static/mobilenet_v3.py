@@ -15,6 +15,7 @@ from mmofa.models.utils import OFAInitMixin
 from mmofa.registry import MODELS
 from mmofa.structures import expanded_width
 from mmofa.utils import make_divisible
+from mmofa.structures.subnet_base import check_per_stage
 
 # first conv, first block, five elastic stages, final expand, feature mix
 OFA_MBV3_BASE_WIDTHS = (16, 16, 24, 40, 80, 112, 160, 960, 1280)
@@ -157,10 +158,9 @@ class StaticMobileNetV3(OFAInitMixin, BaseModule):
         super().__init__(init_cfg)
         layout = MobileNetV3Layout.build(width_mult, base_widths)
         num_stages = len(layout.stage_out_channels)
-        if len(kernel_size) != num_stages or len(expand_ratio) != num_stages:
-            raise ValueError(
-                f'kernel_size and expand_ratio need {num_stages} stages, got '
-                f'{len(kernel_size)} and {len(expand_ratio)}')
+        check_per_stage(
+            dict(kernel_size=kernel_size, expand_ratio=expand_ratio),
+            num_stages, type(self).__name__, 'MobileNetV3', ValueError)
         self.layout = layout
         self.first_conv, self.layer1 = build_stem(layout, norm_cfg)
         in_channels = layout.first_block_channels

@@ -19,6 +19,7 @@ from mmofa.models.bricks import (ConvBNAct, ResidualBlock, conv_bn_act,
 from mmofa.models.utils import OFAInitMixin
 from mmofa.registry import MODELS
 from mmofa.structures.resnet_subnet import RESNET50_STAGE_STRIDES
+from mmofa.structures.subnet_base import check_per_stage
 
 
 class AvgPoolConvBN(ConvBNAct):
@@ -142,11 +143,9 @@ class StaticResNet(OFAInitMixin, BaseModule):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
         num_stages = len(stage_channels)
-        if len(mid_channels) != num_stages or len(stage_strides) != num_stages:
-            raise ValueError(
-                f'stage_channels, mid_channels and stage_strides need one '
-                f'entry per stage, got {len(stage_channels)}, '
-                f'{len(mid_channels)} and {len(stage_strides)}')
+        check_per_stage(
+            dict(mid_channels=mid_channels, stage_strides=stage_strides),
+            num_stages, type(self).__name__, 'stage_channels', ValueError)
         if any(len(widths) == 0 for widths in mid_channels):
             raise ValueError(f'every stage needs a block: {mid_channels}')
         self.num_stages = num_stages

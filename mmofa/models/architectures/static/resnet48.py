@@ -17,6 +17,7 @@ from mmofa.models.bricks import (ResidualBlock, conv_bn_act, forward_stages,
 from mmofa.models.utils import OFAInitMixin
 from mmofa.registry import MODELS
 from mmofa.structures import RESNET48_STAGE_STRIDES, has_downsample
+from mmofa.structures.subnet_base import check_per_stage
 
 
 class BasicBlock(ResidualBlock):
@@ -74,12 +75,10 @@ class StaticResNet48(OFAInitMixin, BaseModule):
                  norm_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
-        num_stages = len(RESNET48_STAGE_STRIDES)
-        if len(out_channels) != num_stages or len(mid_channels) != num_stages:
-            raise ValueError(
-                f'out_channels and mid_channels need {num_stages} stages, got '
-                f'{len(out_channels)} and {len(mid_channels)}')
-        self.num_stages = num_stages
+        self.num_stages = len(RESNET48_STAGE_STRIDES)
+        check_per_stage(
+            dict(out_channels=out_channels, mid_channels=mid_channels),
+            self.num_stages, type(self).__name__, 'ResNet-48', ValueError)
         self.stem = conv_bn_act(
             3, out_channels[0], 7, 2, act='relu', norm_cfg=norm_cfg)
         self.max_pool = max_pool()
