@@ -212,3 +212,36 @@ def test_export_and_onnx_with_the_cuda_provider(supernet, tmp_path):
     actual = session.run(None, {'images': images.numpy()})[0]
     assert abs(actual - expected).max() <= 1e-3  # TF32/cuDNN on the GPU
     assert os.path.getsize(out) > 1000
+
+
+@pytest.mark.parametrize('name', ['torch', 'onnxruntime', 'tensorrt'])
+def test_a_latency_table_in_each_gpu_runtime(name, tmp_path):
+    """A calibrated latency table of the tiny supernet in each GPU runtime
+    (skipped, with the reason build_runtime names, where the package or
+    execution provider is missing), loaded for that runtime only, pricing
+    subnets that also run end to end there."""
+    import numpy as np
+
+    from mmofa.models.task_modules import (build_latency_table, build_runtime,
+                                           load_latency_table,
+                                           save_latency_table, time_subnets)
+    try:
+        runtime = build_runtime(name, device='cuda', warmup=2, repeats=5)
+    except (ImportError, RuntimeError) as error:
+        pytest.skip(str(error))
+    model = init_model(dict(model=tiny_supernet_cfg()))
+    table = build_latency_table(
+        model, [32, 48], device='cuda', runtime=runtime, calibrate=4)
+    assert table['runtime']['name'] == name
+    assert table['runtime']['device'] == torch.cuda.get_device_name()
+    assert table['correction']['subnets'] == 4
+    path = save_latency_table(table, tmp_path / f'{name}.json')
+    codec = model.backbone.population_codec([32, 48])
+    latency = load_latency_table(path, model, codec, name, 1)
+    other = 'torch' if name != 'torch' else 'onnxruntime'
+    with pytest.raises(ValueError, match=f'not in {other}'):
+        load_latency_table(path, model, codec, other, 1)
+    population = codec.random(4, np.random.default_rng(0))
+    measured = time_subnets(model, runtime, codec.to_subnets(population))
+    assert (np.asarray(latency(population)) > 0).all()
+    assert (measured > 0).all()

@@ -5,8 +5,11 @@ import pytest
 from helpers import W10_CONFIG, tiny_supernet_cfg
 
 from mmofa.apis import init_model
-from mmofa.models.task_modules import (SlotCostTable, build_latency_table,
-                                       load_latency_table, save_latency_table)
+from mmofa.models.task_modules import (LatencyRuntime, SlotCostTable,
+                                       build_latency_table,
+                                       load_latency_table, save_latency_table,
+                                       time_subnets)
+from mmofa.models.task_modules.estimators.runtimes import LogitsOf
 from mmofa.structures import MobileNetV3PopulationCodec
 
 
@@ -150,8 +153,11 @@ def test_a_call_overhead_is_counted_once_per_network():
         def version(self):
             return 'counting 1'
 
-        def time(self, module, inputs):
-            return 5.0 + sum(p.numel() for p in module.parameters()), 0.0
+        def prepare(self, module, inputs):
+            return lambda: 5.0 + sum(p.numel() for p in module.parameters())
+
+        def time_runnables(self, runnables):
+            return [(run(), 0.0) for run in runnables]
 
     model = init_model(dict(model=tiny_supernet_cfg()))
     table = build_latency_table(model, [32], runtime=CountingRuntime())
@@ -165,3 +171,93 @@ def test_a_call_overhead_is_counted_once_per_network():
         model.set_subnet(subnet)
         work = sum(p.numel() for p in model.export_subnet().parameters())
         assert latency(population[i])[0] == 5.0 + work
+
+
+def test_parts_are_timed_interleaved_in_groups():
+    """Each round runs every prepared module once, in turn; modules are
+    prepared and timed in groups of at most ``group_bytes`` of
+    parameters, one group after the other."""
+    import torch
+
+    from mmofa.models.task_modules import LatencyRuntime
+    events = []
+
+    class Numbered(torch.nn.Linear):
+
+        def __init__(self, number):
+            super().__init__(4, 4)  # 20 parameters, 80 bytes
+            self.number = number
+
+    class RecordingRuntime(LatencyRuntime):
+        name = 'recording'
+
+        def version(self):
+            return 'recording 1'
+
+        def prepare(self, module, inputs):
+            assert inputs.shape == (1, 4)
+            events.append(('prepare', module.number))
+            return lambda: events.append(('run', module.number))
+
+    runtime = RecordingRuntime(warmup=1, repeats=2)
+    done = []
+    results = runtime.time_modules(
+        [(lambda n=n: Numbered(n), (1, 4)) for n in range(5)],
+        progress=done.append,
+        group_bytes=160)
+    assert len(results) == 5
+    assert all(ms >= 0 and spread >= 0 for ms, spread in results)
+    assert done == [2, 2, 1]
+
+    def group(*numbers):
+        runs = [('run', n) for n in numbers] * 3  # a warm-up, two rounds
+        return [('prepare', n) for n in numbers] + runs
+
+    assert events == group(0, 1) + group(2, 3) + group(4)
+
+
+class ScaledNetworkRuntime(LatencyRuntime):
+    """A deterministic runtime: a part costs its parameters, a whole
+    exported network twice its parameters plus 7, as if the runtime did
+    something across blocks that the parts do not show."""
+    name = 'scaled'
+
+    def version(self):
+        return 'scaled 1'
+
+    def prepare(self, module, inputs):
+        work = sum(p.numel() for p in module.parameters())
+        cost = 2 * work + 7 if isinstance(module, LogitsOf) else work
+        return lambda: float(cost)
+
+    def time_runnables(self, runnables):
+        return [(run(), 0.0) for run in runnables]
+
+
+def test_a_calibrated_table_predicts_end_to_end_timings(tmp_path):
+    """The correction fitted on end-to-end timings (2x + 7 here) is stored
+    with the table and applied where it is loaded, exactly; the raw
+    table is still the sum of the parts."""
+    runtime = ScaledNetworkRuntime()
+    model = init_model(dict(model=tiny_supernet_cfg()))
+    table = build_latency_table(
+        model, [32, 40], runtime=runtime, calibrate=6, seed=3)
+    correction = table['correction']
+    assert correction['kind'] == 'linear' and correction['subnets'] == 6
+    assert correction['seed'] == 3
+    assert correction['scale'] == pytest.approx(2.0)
+    assert correction['offset'] == pytest.approx(7.0)
+    assert correction['fit_before']['mape'] > 40
+    assert correction['fit_after']['mape'] == pytest.approx(0, abs=1e-6)
+    path = save_latency_table(table, tmp_path / 'calibrated.json')
+    codec = MobileNetV3PopulationCodec(model.search_space, [40, 32])
+    corrected = load_latency_table(path, model, codec, 'scaled', 1)
+    raw = load_latency_table(path, model, codec, corrected=False)
+    population = codec.random(8, np.random.default_rng(0))
+    measured = time_subnets(model, runtime, codec.to_subnets(population))
+    for i, subnet in enumerate(codec.to_subnets(population)):
+        model.set_subnet(subnet)
+        work = sum(p.numel() for p in model.export_subnet().parameters())
+        assert measured[i] == 2 * work + 7
+        assert raw(population[i])[0] == work
+        assert corrected(population[i])[0] == pytest.approx(2 * work + 7)

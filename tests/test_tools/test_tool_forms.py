@@ -5,6 +5,7 @@ does not predict, the thread policy."""
 import json
 import re
 
+import numpy as np
 import pytest
 import torch
 from helpers import REPO, free_port, make_imagenet_like, perturb_, run_tool
@@ -106,8 +107,9 @@ def test_a_missing_gpu_is_named(tmp_path):
 
 
 def test_a_latency_table_that_does_not_predict_is_flagged(tmp_path):
-    """A table whose entries are shuffled across resolutions cannot rank
-    subnets: the check warns with its figures and exits 3."""
+    """A table that prices every part three times over (as if measured on
+    a slower machine) does not predict: the check warns with its figure
+    and exits 3."""
     table = tmp_path / 'table.json'
     common = [
         TINY, '--out', table, '--resolutions', '32', '64', '--repeats', '2',
@@ -115,8 +117,8 @@ def test_a_latency_table_that_does_not_predict_is_flagged(tmp_path):
     ]
     run_tool('tools/analysis/build_latency_table.py', *common, '--check', '0')
     data = json.loads(table.read_text())
-    data['fixed'] = data['fixed'][::-1]  # 32 px priced as 64 px
-    data['entries'] = data['entries'][::-1]
+    data['fixed'] = (3 * np.asarray(data['fixed'])).tolist()
+    data['entries'] = (3 * np.asarray(data['entries'])).tolist()
     table.write_text(json.dumps(data))
     result = run_tool(
         'tools/analysis/build_latency_table.py',
@@ -127,12 +129,11 @@ def test_a_latency_table_that_does_not_predict_is_flagged(tmp_path):
         check=False,
         env={'MMOFA_TEST_DATA': 'unused'})
     assert result.returncode == 3, result.stderr[-2000:]
-    # Which limit a noisy machine breaks first varies; one of them must be
-    # named with its figure (test_latency_table_fit checks each).
     assert re.search(
         r'WARNING: this table does not predict the measured latency '
-        r'\((Kendall tau -?[\d.]+ < 0.6|mean absolute percentage error '
-        r'[\d.]+ % > 25.0 %)', result.stderr), result.stderr[-2000:]
+        r'\((Kendall tau -?[\d.]+ < 0.6; )?mean absolute percentage error '
+        r'[\d.]+ % > 25.0 %\)',
+        result.stderr), result.stderr[-2000:]
     assert 'more repeats (--repeats), fewer threads (--threads 1)' in \
         result.stderr
 

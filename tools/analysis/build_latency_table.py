@@ -5,10 +5,16 @@ default) in the runtime you deploy with: what no choice changes, and each
 block of each combination of its choices (a MobileNetV3 block per kernel
 size and expand ratio, a ResNet block per input, middle and output width);
 writes the table as JSON for ``EvolutionSearchLoop(latency_table=...)``,
-recording the runtime, its version, the device, threads and batch size,
-and checks it: for ``--check`` random subnets it compares the table's
-estimate with the measured end-to-end latency of the exported static
-model in the same runtime.
+recording the runtime, its version, the device, threads and batch size.
+Parts are timed interleaved (each round runs every part once, in turn; the
+median over ``--repeats`` rounds is kept), as they run inside a network.
+
+Block sums miss what the runtime does across blocks, so ``--calibrate``
+random subnets are exported and timed end to end, and a correction
+``scale * table + offset`` fitted on them is stored with the table (the
+search applies it). Then ``--check`` other random subnets compare the
+table's estimate, raw and corrected, with their end-to-end latency in the
+same runtime.
 
     python tools/analysis/build_latency_table.py \
         configs/ofa/ofa_mbv3_w10_supernet.py --out work_dirs/latency_cpu.json
@@ -31,9 +37,9 @@ from mmengine.utils import ProgressBar
 
 from mmofa.apis import init_model
 from mmofa.models.task_modules import (RUNTIMES, build_latency_table,
-                                       build_runtime, latency_table_fit,
-                                       load_latency_table, save_latency_table)
-from mmofa.models.task_modules.estimators.runtimes import LogitsOf
+                                       build_runtime,
+                                       latency_table_fit, load_latency_table,
+                                       save_latency_table, time_subnets)
 from mmofa.utils.paths import check_writable_file
 from mmofa.utils.threads import set_num_threads
 
@@ -63,17 +69,25 @@ def parse_args():
         help='where to measure (default torch)')
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
     parser.add_argument(
+        '--calibrate',
+        type=int,
+        default=20,
+        help='random subnets timed end to end to fit the correction '
+        'stored with the table (0: none)')
+    parser.add_argument(
         '--check',
         type=int,
         default=10,
-        help='random subnets to compare with end-to-end timings (0: none)')
+        help='other random subnets to compare with end-to-end timings '
+        '(0: none)')
     parser.add_argument(
-        '--warmup', type=int, default=3, help='untimed runs per entry')
+        '--warmup', type=int, default=3, help='untimed rounds')
     parser.add_argument(
         '--repeats',
         type=int,
-        default=20,
-        help='timed runs per entry (the median is kept)')
+        default=30,
+        help='timed rounds, each running every part once (the median is '
+        'kept)')
     parser.add_argument(
         '--threads',
         type=int,
@@ -85,28 +99,30 @@ def parse_args():
 
 def check_table(model, path, runtime, resolutions, num, batch_size,
                 seed) -> dict:
-    """Estimated vs measured latency of ``num`` exported random subnets in
-    ``runtime``; returns :func:`latency_table_fit` of them."""
+    """Estimated (raw and corrected) vs measured latency of ``num``
+    exported random subnets in ``runtime``; returns
+    :func:`latency_table_fit` of the estimate the search uses."""
     codec = model.backbone.population_codec(resolutions)
-    table = load_latency_table(path, model, codec, runtime.name, batch_size)
+    raw, table = (
+        load_latency_table(path, model, codec, runtime.name, batch_size,
+                           corrected) for corrected in (False, True))
     population = codec.random(num, np.random.default_rng(seed))
-    estimates = table(population)
-    print(f'{"subnet":<8} {"res":>4} {"table ms":>9} {"measured ms":>12} '
-          f'{"ratio":>6}')
-    measured = []
-    for i, subnet in enumerate(codec.to_subnets(population)):
-        model.set_subnet(subnet)
-        size = subnet.resolution
-        inputs = torch.randn(batch_size, 3, size, size)
-        measured.append(
-            runtime.time(LogitsOf(model.export_subnet()), inputs)[0])
-        print(f'random{i:<2} {size:>4} {estimates[i]:>9.3f} '
-              f'{measured[-1]:>12.3f} {estimates[i] / measured[-1]:>6.2f}')
-    fit = latency_table_fit(estimates, measured)
-    print(f'table / measured: median {fit["median_ratio"]:.3f}, range '
-          f'[{fit["min_ratio"]:.3f}, {fit["max_ratio"]:.3f}]; mean absolute '
-          f'percentage error {fit["mape"]:.1f} %; Kendall tau '
-          f'{fit["kendall_tau"]:.3f}')
+    subnets = codec.to_subnets(population)
+    measured = time_subnets(model, runtime, subnets, batch_size)
+    estimates, raw_estimates = table(population), raw(population)
+    print(f'{"subnet":<8} {"res":>4} {"raw ms":>8} {"table ms":>9} '
+          f'{"measured ms":>12} {"ratio":>6}')
+    for i, subnet in enumerate(subnets):
+        print(f'random{i:<2} {subnet.resolution:>4} {raw_estimates[i]:>8.3f} '
+              f'{estimates[i]:>9.3f} {measured[i]:>12.3f} '
+              f'{estimates[i] / measured[i]:>6.2f}')
+    for name, values in (('raw table', raw_estimates), ('table',
+                                                          estimates)):
+        fit = latency_table_fit(values, measured)
+        print(f'{name} / measured: median {fit["median_ratio"]:.3f}, range '
+              f'[{fit["min_ratio"]:.3f}, {fit["max_ratio"]:.3f}]; mean '
+              f'absolute percentage error {fit["mape"]:.1f} %; Kendall tau '
+              f'{fit["kendall_tau"]:.3f}')
     return fit
 
 
@@ -133,6 +149,7 @@ def main():
         path = measure_table(model, runtime, args)
     if args.check:
         try:
+            # Subnets of another seed than the calibration's (seed + 1).
             fit = check_table(model, path, runtime, args.resolutions,
                               args.check, args.batch_size, args.seed)
         except ValueError as error:  # a table of another runtime or batch
@@ -140,7 +157,8 @@ def main():
         if not fit['predicts']:
             print(
                 f'WARNING: this table does not predict the measured '
-                f'latency ({fit["why"]}). Its entries are too noisy: '
+                f'latency ({fit["why"]}). Its entries are too noisy, or '
+                'were measured on another machine or under another load: '
                 'measure again with more repeats (--repeats), fewer '
                 'threads (--threads 1) or on an idle machine.',
                 file=sys.stderr)
@@ -163,7 +181,9 @@ def measure_table(model, runtime, args) -> Path:
         batch_size=args.batch_size,
         device=args.device,
         progress=progress,
-        runtime=runtime)
+        runtime=runtime,
+        calibrate=args.calibrate,
+        seed=args.seed + 1)
     path = save_latency_table(table, args.out)
     measured_in = table['runtime']
     print(f'\nlatency table of {len(args.resolutions)} resolutions written '
@@ -171,6 +191,14 @@ def measure_table(model, runtime, args) -> Path:
           f'{measured_in["device"]}, {measured_in["threads"]} threads, batch '
           f'{args.batch_size}; spread (IQR / median) of the parts: median '
           f'{table["spread"]["median"]:.3f}, max {table["spread"]["max"]:.3f}')
+    correction = table.get('correction')
+    if correction:
+        before, after = correction['fit_before'], correction['fit_after']
+        print(f'correction {correction["scale"]:.4f} * table + '
+              f'{correction["offset"]:.4f} ms, fitted on '
+              f'{correction["subnets"]} subnets: mean absolute percentage '
+              f'error {before["mape"]:.1f} % -> {after["mape"]:.1f} %, '
+              f'Kendall tau {before["kendall_tau"]:.3f}')
     return Path(path)
 
 

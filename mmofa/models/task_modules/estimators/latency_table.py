@@ -14,8 +14,9 @@ turns it into a :class:`SlotCostTable` of a population codec.
 import dataclasses
 import json
 import platform
+from functools import partial
 from pathlib import Path
-from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -24,7 +25,8 @@ import torch.nn as nn
 from mmofa.structures import PopulationCodec
 from mmofa.utils.checkpoint import atomic_write
 from .cost_table import SlotCostTable
-from .runtimes import LatencyRuntime, TorchRuntime
+from .runtimes import (LatencyRuntime, LogitsOf, ModuleToTime, TorchRuntime,
+                       Touch)
 
 #: ``(module, inputs) -> ms`` or ``(ms, spread)``: how a part is timed.
 Measure = Callable[[nn.Module, torch.Tensor], Union[float, Tuple[float,
@@ -84,7 +86,9 @@ def build_latency_table(model,
                         device: str = 'cpu',
                         measure: Optional[Measure] = None,
                         progress: Optional[Callable[[int, int], None]] = None,
-                        runtime: Optional[LatencyRuntime] = None) -> dict:
+                        runtime: Optional[LatencyRuntime] = None,
+                        calibrate: int = 0,
+                        seed: int = 0) -> dict:
     """Measure the lookup table of an ``OFA`` supernet ``model``.
 
     Args:
@@ -98,63 +102,82 @@ def build_latency_table(model,
         progress (callable, optional): Called as ``progress(done, total)``.
         runtime (LatencyRuntime, optional): Where parts are timed and what
             the table records of it; defaults to torch on ``device``.
+        calibrate (int): Random subnets (of ``seed``) exported and timed
+            end to end with the parts, to fit the table's correction
+            (:func:`fit_latency_correction`); 0 for none. Leaves ``model``
+            at the last of them.
+        seed (int): Seed of the calibration subnets.
 
     Returns:
         dict: The table, ready for :func:`save_latency_table`.
     """
     runtime = runtime or TorchRuntime(device)
-    # Timed in the runtime, a part's figure includes the cost of a call
-    # (binding input and output, dispatch): the table keeps it once, for
-    # the whole network, not once per part.
-    overheads: Dict[tuple, float] = {}
-
-    def overhead(shape) -> float:
-        if measure is not None:  # a measure of its own: taken as it is
-            return 0.0
-        if tuple(shape) not in overheads:
-            overheads[tuple(shape)] = runtime.call_overhead(shape)
-        return overheads[tuple(shape)]
-
-    time_part = measure or runtime.time
     codec = model.backbone.population_codec(resolutions)
     num_classes = model.architecture.head.fc.out_features
     layouts = [
         model.backbone.latency_parts(codec, r, batch_size, num_classes)
         for r in codec.resolutions
     ]
-    keys = {
-        part[0]
-        for fixed, slots in layouts
-        for part in fixed + [p for slot in slots for p in slot if p]
-    }
-    cache: Dict[tuple, float] = {}
-    spreads = []
+    parts: Dict[tuple, tuple] = {}  # key -> (build, input shape)
+    for fixed_parts, slots in layouts:
+        for key, build, shape in fixed_parts + [
+                part for slot in slots for part in slot if part
+        ]:
+            parts.setdefault(key, (build, tuple(shape)))
+    networks = []
+    if calibrate:
+        calibration = codec.random(calibrate, np.random.default_rng(seed))
+        networks = exported_networks(model, codec.to_subnets(calibration),
+                                     batch_size)
+    # Timed in the runtime, a part's figure includes the cost of a call
+    # (binding input and output, dispatch): the table keeps it once, for
+    # the whole network, not once per part. It is timed as the least a
+    # runtime can run on each input shape, with the parts; a measure of
+    # one's own is taken as it is.
+    shapes = [] if measure is not None else sorted(
+        {shape
+         for _, shape in parts.values()} | {(batch_size, 3, r, r)
+                                            for r in codec.resolutions})
+    modules = [(Touch, shape)
+               for shape in shapes] + list(parts.values()) + networks
+    done = 0
 
-    def timed(part) -> float:
-        key, build, shape = part
-        if key not in cache:
-            module = build().to(device).eval()
-            result = time_part(module, torch.randn(*shape, device=device))
-            median, spread = result if isinstance(result, tuple) else (result,
-                                                                       0.0)
-            cache[key] = max(float(median) - overhead(shape), 0.0)
-            spreads.append(float(spread))
-            if progress is not None:
-                progress(len(cache), len(keys))
-        return cache[key]
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(done, len(modules))
+
+    if measure is None:
+        timed = runtime.time_modules(modules, advance)
+    else:
+        timed = []
+        for build, shape in modules:
+            result = measure(build().to(device).eval(),
+                             torch.randn(*shape, device=device))
+            timed.append(result if isinstance(result, tuple) else (result,
+                                                                   0.0))
+            advance(1)
+    overheads = {shape: ms for shape, (ms, _) in zip(shapes, timed)}
+    part_times = timed[len(shapes):len(shapes) + len(parts)]
+    cache = {
+        key: max(float(ms) - overheads.get(shape, 0.0), 0.0)
+        for (key, (_, shape)), (ms, _) in zip(parts.items(), part_times)
+    }
+    spreads = [float(spread) for _, spread in part_times]
 
     width = max(codec.slot_sizes) if codec.slot_sizes else 0
     fixed = np.zeros(len(resolutions))
     entries = np.zeros((len(resolutions), len(codec.slot_sizes), width))
     for r, (fixed_parts, slots) in enumerate(layouts):
         size = codec.resolutions[r]
-        fixed[r] = sum(timed(part) for part in fixed_parts) + overhead(
-            (batch_size, 3, size, size))
-        for slot, parts in enumerate(slots):
-            for combo, part in enumerate(parts):
+        fixed[r] = sum(cache[part[0]] for part in fixed_parts) + \
+            overheads.get((batch_size, 3, size, size), 0.0)
+        for slot, slot_parts in enumerate(slots):
+            for combo, part in enumerate(slot_parts):
                 if part is not None:
-                    entries[r, slot, combo] = timed(part)
-    return dict(
+                    entries[r, slot, combo] = cache[part[0]]
+    table = dict(
         kind='mmofa latency lookup table',
         device=device if device == 'cpu' else torch.cuda.get_device_name(),
         machine=f'{platform.machine()}, {platform.processor() or "cpu"}, '
@@ -176,6 +199,90 @@ def build_latency_table(model,
         resolutions=[int(r) for r in resolutions],
         fixed=fixed.tolist(),
         entries=entries.tolist())
+    if calibrate:
+        measured = [ms for ms, _ in timed[-calibrate:]]
+        table['correction'] = dict(
+            fit_latency_correction(
+                table_costs(table, codec)(calibration), measured),
+            seed=int(seed))
+    return table
+
+
+def fit_latency_correction(estimates: Sequence[float],
+                           measured: Sequence[float]) -> dict:
+    """The correction ``measured = scale * estimate + offset`` of a table,
+    by least squares over subnets timed end to end.
+
+    Block sums miss what a runtime does across blocks (fusions, layout
+    changes, caches); the correction puts it back on average and leaves
+    the ranking of subnets (Kendall tau) as it is. A least-squares line
+    that does not rise (noise over a narrow range of latencies) gives way
+    to the median ratio (``kind='scale'``).
+
+    Returns:
+        dict: ``kind``, ``scale``, ``offset``, ``subnets`` and
+        :func:`latency_table_fit` of the estimates on those subnets
+        before and after (``fit_before``, ``fit_after``).
+    """
+    estimates = np.asarray(estimates, dtype=np.float64)
+    measured = np.asarray(measured, dtype=np.float64)
+    scale, offset = np.polyfit(estimates, measured, 1)
+    kind = 'linear'
+    if not scale > 0:
+        scale, offset, kind = np.median(measured / estimates), 0.0, 'scale'
+    return dict(
+        kind=kind,
+        scale=float(scale),
+        offset=float(offset),
+        subnets=len(measured),
+        fit_before=latency_table_fit(estimates, measured),
+        fit_after=latency_table_fit(scale * estimates + offset, measured))
+
+
+def exported_networks(model, subnets: Sequence,
+                      batch_size: int) -> List[ModuleToTime]:
+    """Each subnet (with its resolution) of the ``OFA`` supernet ``model``
+    as the static network a runtime times end to end: built, by setting
+    the subnet and exporting, when its turn comes."""
+
+    def exported(subnet) -> nn.Module:
+        model.set_subnet(subnet)
+        return LogitsOf(model.export_subnet())
+
+    return [(partial(exported, subnet),
+             (batch_size, 3, subnet.resolution, subnet.resolution))
+            for subnet in subnets]
+
+
+def time_subnets(model,
+                 runtime: LatencyRuntime,
+                 subnets: Sequence,
+                 batch_size: int = 1,
+                 progress: Optional[Callable[[int], None]] = None
+                 ) -> np.ndarray:
+    """End-to-end ms of each subnet (with its resolution) exported from the
+    ``OFA`` supernet ``model``, in ``runtime``, timed interleaved as the
+    table's parts are. Leaves ``model`` at the last subnet."""
+    timed = runtime.time_modules(
+        exported_networks(model, subnets, batch_size), progress)
+    return np.asarray([ms for ms, _ in timed])
+
+
+def table_costs(table: dict, codec: PopulationCodec,
+                corrected: bool = True) -> SlotCostTable:
+    """The latencies of ``table`` as a :class:`SlotCostTable` of ``codec``
+    (every codec resolution must be in the table), with the table's
+    end-to-end correction (``build_latency_table(calibrate=...)``) folded
+    in unless ``corrected`` is False: ``scale * (fixed + sum of entries) +
+    offset`` is ``scale * fixed + offset`` plus the scaled entries."""
+    rows = [table['resolutions'].index(r) for r in codec.resolutions]
+    fixed = np.asarray(table['fixed'], dtype=np.float64)[rows]
+    entries = np.asarray(table['entries'], dtype=np.float64)[rows]
+    correction = table.get('correction')
+    if corrected and correction:
+        fixed = correction['scale'] * fixed + correction['offset']
+        entries = correction['scale'] * entries
+    return SlotCostTable(codec, fixed, entries, 'latency')
 
 
 def save_latency_table(table: dict, path) -> Path:
@@ -194,11 +301,13 @@ def load_latency_table(path,
                        model,
                        codec: PopulationCodec,
                        runtime: Optional[str] = None,
-                       batch_size: Optional[int] = None) -> SlotCostTable:
+                       batch_size: Optional[int] = None,
+                       corrected: bool = True) -> SlotCostTable:
     """The table at ``path`` as a :class:`SlotCostTable` of ``codec``'s
     resolutions; the file must have been measured for ``model``'s family,
     search space and head, at every resolution of the codec, and, when
-    given, in ``runtime`` (its name) at ``batch_size``."""
+    given, in ``runtime`` (its name) at ``batch_size``. Its end-to-end
+    correction, if it has one, applies unless ``corrected`` is False."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'latency table {str(path)!r} does not exist')
@@ -238,7 +347,4 @@ def load_latency_table(path,
     if missing:
         raise ValueError(f'{path} has no latencies at resolutions {missing}; '
                          f'it has {table["resolutions"]}')
-    rows = [table['resolutions'].index(r) for r in codec.resolutions]
-    return SlotCostTable(codec,
-                         np.asarray(table['fixed'])[rows],
-                         np.asarray(table['entries'])[rows], 'latency')
+    return table_costs(table, codec, corrected)

@@ -1,13 +1,24 @@
 """The runtimes latency tables are measured in: torch eager, ONNX Runtime
 (CPU, or CUDA with onnxruntime-gpu) and TensorRT (through ONNX Runtime's
-TensorRT execution provider). Each times a module on an input with warm-up
-runs and repeats, and describes itself (runtime, versions, device,
-threads) for the table file."""
+TensorRT execution provider). Each prepares modules (exports, builds
+sessions) and times them, and describes itself (runtime, versions, device,
+threads) for the table file.
+
+Timing is interleaved: every round runs each prepared module once, in
+turn, and a module's latency is the median over the rounds. A module thus
+runs as it does inside a network, after other layers have taken the caches
+(timed back to back, a block finds its weights in cache, which it does not
+in a network: tables came out 20 % under end-to-end timings), and a machine
+that slows down for a while slows every module alike instead of the few
+timed then (back-to-back timings of the same 30 subnets disagreed by a
+Kendall tau of 0.44 to 0.9 on a shared 2-core machine; interleaved, 0.92 to
+0.96).
+"""
 import io
 import statistics
 import time
 import warnings
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -27,16 +38,29 @@ def _median_and_spread(times) -> Tuple[float, float]:
     return median, float((high - low) / median)
 
 
+#: One prepared forward: calling it runs the module once in the runtime.
+Runnable = Callable[[], object]
+#: How a module to time is given: ``(build, input shape)``; built only
+#: when its turn to be prepared comes.
+ModuleToTime = Tuple[Callable[[], nn.Module], Tuple[int, ...]]
+#: Parameter bytes of the modules prepared and timed together: more are
+#: timed in groups of this size (each group interleaved).
+GROUP_BYTES = 2**30
+
+
 class LatencyRuntime:
-    """Times modules in one runtime.
+    """Times modules in one runtime, interleaved (see the module's doc).
+
+    A runtime implements :meth:`prepare` (and :meth:`version`); the timing
+    protocol is the base's.
 
     Args:
         device (str): ``'cpu'`` or ``'cuda'``.
         threads (int, optional): CPU threads of the runtime (torch's, or
             ONNX Runtime's intra-op threads); None leaves its default.
-        warmup (int): Untimed runs before the timed ones. Defaults to 3.
-        repeats (int): Timed runs; their median is the latency. Defaults
-            to 20.
+        warmup (int): Untimed rounds before the timed ones. Defaults to 3.
+        repeats (int): Timed rounds; the median of a module's runs is its
+            latency. Defaults to 30.
     """
     name = ''
 
@@ -44,7 +68,7 @@ class LatencyRuntime:
                  device: str = 'cpu',
                  threads: Optional[int] = None,
                  warmup: int = 3,
-                 repeats: int = 20):
+                 repeats: int = 30):
         if device not in ('cpu', 'cuda'):
             raise ValueError(f"device = {device!r}; allowed: 'cpu', 'cuda'")
         if device == 'cuda' and not torch.cuda.is_available():
@@ -68,16 +92,68 @@ class LatencyRuntime:
     def version(self) -> str:
         raise NotImplementedError
 
-    def time(self, module: nn.Module,
-             inputs: torch.Tensor) -> Tuple[float, float]:
-        """``(median ms, spread)`` of ``module(inputs)`` in this runtime."""
+    def prepare(self, module: nn.Module, inputs: torch.Tensor) -> Runnable:
+        """``module(inputs)`` made ready to run in this runtime (exported,
+        compiled, on the device): a call runs it once."""
         raise NotImplementedError
 
-    def call_overhead(self, shape: Tuple[int, ...]) -> float:
-        """The median ms of a call that computes (almost) nothing on an
-        input of ``shape``: what every timed part pays once and a whole
-        network once, not once per part."""
-        return self.time(Touch(), torch.randn(*shape))[0]
+    def time_runnables(self, runnables: Sequence[Runnable]
+                       ) -> List[Tuple[float, float]]:
+        """``(median ms, spread)`` of each prepared runnable: ``warmup``
+        untimed rounds, then ``repeats`` rounds, each running every
+        runnable once in turn."""
+        cuda = self.device == 'cuda'
+        times = [[] for _ in runnables]
+        for round_ in range(self.warmup + self.repeats):
+            for i, run in enumerate(runnables):
+                if cuda:
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+                run()
+                if cuda:
+                    torch.cuda.synchronize()
+                if round_ >= self.warmup:
+                    times[i].append((time.perf_counter() - start) * 1000)
+        return [_median_and_spread(t) for t in times]
+
+    def time_modules(self,
+                     modules: Sequence[ModuleToTime],
+                     progress: Optional[Callable[[int], None]] = None,
+                     group_bytes: int = GROUP_BYTES
+                     ) -> List[Tuple[float, float]]:
+        """``(median ms, spread)`` of each module on a random input of its
+        shape, timed interleaved; modules are prepared and timed in groups
+        of at most ``group_bytes`` of parameters (one group for every
+        network here but the largest ResNets). ``progress(n)`` is called
+        as the figures of ``n`` more modules are known."""
+        results: List[Tuple[float, float]] = []
+        group: List[Runnable] = []
+        size = 0
+
+        def time_group():
+            results.extend(self.time_runnables(group))
+            if progress is not None:
+                progress(len(group))
+            group.clear()
+
+        for build, shape in modules:
+            module = build().eval()
+            nbytes = sum(p.numel() * p.element_size()
+                         for p in module.parameters())
+            if group and size + nbytes > group_bytes:
+                time_group()
+                size = 0
+            group.append(self.prepare(module, torch.randn(*shape)))
+            size += nbytes
+        if group:
+            time_group()
+        return results
+
+    def time(self, module: nn.Module,
+             inputs: torch.Tensor) -> Tuple[float, float]:
+        """``(median ms, spread)`` of ``module(inputs)`` alone in this
+        runtime (back to back: warm caches)."""
+        return self.time_runnables([self.prepare(module, inputs)])[0]
 
 
 class TorchRuntime(LatencyRuntime):
@@ -87,22 +163,15 @@ class TorchRuntime(LatencyRuntime):
     def version(self) -> str:
         return f'torch {torch.__version__}'
 
-    def time(self, module, inputs):
+    def prepare(self, module, inputs):
         module = module.to(self.device).eval()
         inputs = inputs.to(self.device)
-        cuda = self.device == 'cuda'
-        times = []
-        with torch.no_grad():
-            for i in range(self.warmup + self.repeats):
-                if cuda:
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-                module(inputs)
-                if cuda:
-                    torch.cuda.synchronize()
-                if i >= self.warmup:
-                    times.append((time.perf_counter() - start) * 1000)
-        return _median_and_spread(times)
+
+        def run():
+            with torch.no_grad():
+                return module(inputs)
+
+        return run
 
 
 class Touch(nn.Module):
@@ -198,18 +267,12 @@ class OnnxRuntime(LatencyRuntime):
         return onnxruntime.InferenceSession(
             onnx_bytes(module, inputs), options, providers=[self.provider])
 
-    def time(self, module, inputs):
+    def prepare(self, module, inputs):
         session = self.session(module, inputs)
         feed: Dict[str, np.ndarray] = {
             session.get_inputs()[0].name: inputs.cpu().numpy()
         }
-        times = []
-        for i in range(self.warmup + self.repeats):
-            start = time.perf_counter()
-            session.run(None, feed)
-            if i >= self.warmup:
-                times.append((time.perf_counter() - start) * 1000)
-        return _median_and_spread(times)
+        return lambda: session.run(None, feed)
 
 
 class TensorRTRuntime(OnnxRuntime):
