@@ -9,7 +9,8 @@ from helpers import (REPO, make_imagenet_like, perturb_, run_tool,
                      tiny_supernet_cfg)
 
 from mmofa.apis import init_model
-from mmofa.models.task_modules import count_macs_params
+from mmofa.models.task_modules import (build_latency_table, count_macs_params,
+                                       save_latency_table)
 
 SEARCH = REPO / 'tests/configs/tiny_search.py'
 FINETUNE = REPO / 'tests/configs/tiny_finetune.py'
@@ -27,6 +28,11 @@ def setup(tmp_path_factory):
     checkpoint = root / 'supernet.pth'
     torch.save({'state_dict': supernet.state_dict()}, checkpoint)
     return root, dict(MMOFA_TEST_DATA=str(data)), checkpoint
+
+
+def count_parameters(module, inputs):
+    """A deterministic timer: a part's parameter count."""
+    return sum(p.numel() for p in module.parameters())
 
 
 def read_csv(path):
@@ -200,6 +206,31 @@ def test_predictor_then_predictor_scored_search(setup):
     rows = read_csv(work / 'search/results.csv')
     assert all(r['checkpoint'] == '' and r['subnet'].endswith('best.yaml')
                for r in rows)
+
+    # Under a latency limit, priced by a table with its end-to-end
+    # correction: parts timed as their parameter count, corrected to
+    # 2 * count + 7 (a runtime that does twice the work end to end).
+    model = init_model(SEARCH)
+    table = build_latency_table(model, [32, 40], measure=count_parameters)
+    table['correction'] = dict(kind='linear', scale=2.0, offset=7.0)
+    save_latency_table(table, root / 'latency.json')
+    limit = 2 * 120000 + 7
+    config = root / 'search_latency.py'
+    config.write_text(f"""_base_ = [{str(SEARCH)!r}]
+test_cfg = dict(
+    constraints=[dict(latency={limit})],
+    latency_table=dict(file={str(root / 'latency.json')!r}, runtime='torch'),
+    predictor=dict(checkpoint={str(predictor)!r}),
+    generations=5,
+    export=False)
+""")
+    run_tool('tools/search.py', config, checkpoint, '--work-dir',
+             root / 'latency', env=env)
+    row, = read_csv(root / 'latency/search/results.csv')
+    assert row['constraint'] == f'latency{limit}'
+    params = float(row['params']) * 1e6
+    assert float(row['latency']) == pytest.approx(2 * params + 7, abs=1e-3)
+    assert float(row['latency']) <= limit
 
 
 def test_finetuning_starts_from_the_searched_accuracy(setup, searched):

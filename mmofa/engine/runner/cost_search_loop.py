@@ -88,11 +88,11 @@ class CostSearchLoop(SubnetScoringLoop):
             table = self.latency_table
             if not isinstance(table, dict):
                 table = dict(file=table)
-            check_keys(table, ('runtime', 'batch_size'),
+            check_keys(table, ('runtime', 'batch_size', 'corrected'),
                        'test_cfg.latency_table', ('file', ))
             self.tables['latency'] = load_latency_table(
                 table['file'], model, self.codec, table.get('runtime'),
-                table.get('batch_size'))
+                table.get('batch_size'), table.get('corrected', True))
         for limits in self.limit_sets():
             cost_constraint(self.tables, limits)  # unknown names fail here
         self.predictor = None
