@@ -115,8 +115,13 @@ def test_a_latency_table_that_does_not_predict_is_flagged(tmp_path):
         TINY, '--out', table, '--resolutions', '32', '64', '--repeats', '2',
         '--warmup', '1'
     ]
-    run_tool('tools/analysis/build_latency_table.py', *common, '--check', '0')
+    built = run_tool('tools/analysis/build_latency_table.py', *common,
+                     '--check', '0')
+    # The progress reaches every part and calibration subnet.
+    done = re.findall(r' (\d+)/(\d+), ', built.stdout)
+    assert done and done[-1][0] == done[-1][1], built.stdout[-2000:]
     data = json.loads(table.read_text())
+    assert data['correction']['subnets'] == 20
     data['fixed'] = (3 * np.asarray(data['fixed'])).tolist()
     data['entries'] = (3 * np.asarray(data['entries'])).tolist()
     table.write_text(json.dumps(data))

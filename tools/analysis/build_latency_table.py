@@ -169,11 +169,11 @@ def measure_table(model, runtime, args) -> Path:
     """Measure and write the table; its path."""
     bar = None
 
-    def progress(done, total):
+    def progress(done, total):  # parts and networks timed so far
         nonlocal bar
         if bar is None:
             bar = ProgressBar(total, file=sys.stdout)
-        bar.update()
+        bar.update(done - bar.completed)
 
     table = build_latency_table(
         model,
