@@ -261,3 +261,21 @@ def test_a_calibrated_table_predicts_end_to_end_timings(tmp_path):
         assert measured[i] == 2 * work + 7
         assert raw(population[i])[0] == work
         assert corrected(population[i])[0] == pytest.approx(2 * work + 7)
+
+
+def test_a_correction_falls_back_to_the_median_ratio():
+    from mmofa.models.task_modules import fit_latency_correction
+    line = fit_latency_correction([1.0, 2.0, 3.0], [2.5, 4.5, 6.5])
+    assert line['kind'] == 'linear'
+    assert (line['scale'], line['offset']) == pytest.approx((2.0, 0.5))
+    # Falling, or undetermined: the median ratio, no offset.
+    for estimates, measured in (([1.0, 2.0, 3.0], [3.0, 2.0, 1.5]),
+                                ([2.0, 2.0, 2.0], [3.0, 4.0, 5.0])):
+        fit = fit_latency_correction(estimates, measured)
+        assert fit['kind'] == 'scale' and fit['offset'] == 0.0
+        assert fit['scale'] == pytest.approx(
+            np.median(np.divide(measured, estimates)))
+    model = init_model(dict(model=tiny_supernet_cfg()))
+    with pytest.raises(ValueError, match='calibrate = 1: 0 .* or at least 2'):
+        build_latency_table(
+            model, [32], measure=count_parameters, calibrate=1)

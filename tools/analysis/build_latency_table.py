@@ -146,7 +146,10 @@ def main():
         args.check = args.check or 10
     else:
         check_writable_file(args.out, '--out')
-        path = measure_table(model, runtime, args)
+        try:
+            path = measure_table(model, runtime, args)
+        except ValueError as error:  # e.g. --calibrate 1
+            sys.exit(f'error: {error}')
     if args.check:
         try:
             # Subnets of another seed than the calibration's (seed + 1).

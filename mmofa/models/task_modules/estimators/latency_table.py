@@ -111,6 +111,9 @@ def build_latency_table(model,
     Returns:
         dict: The table, ready for :func:`save_latency_table`.
     """
+    if calibrate == 1 or calibrate < 0:
+        raise ValueError(f'calibrate = {calibrate}: 0 (no correction) or '
+                         'at least 2 subnets to fit it on')
     runtime = runtime or TorchRuntime(device)
     codec = model.backbone.population_codec(resolutions)
     num_classes = model.architecture.head.fc.out_features
@@ -216,8 +219,9 @@ def fit_latency_correction(estimates: Sequence[float],
     Block sums miss what a runtime does across blocks (fusions, layout
     changes, caches); the correction puts it back on average and leaves
     the ranking of subnets (Kendall tau) as it is. A least-squares line
-    that does not rise (noise over a narrow range of latencies) gives way
-    to the median ratio (``kind='scale'``).
+    that does not rise (noise over a narrow range of latencies), or that
+    the estimates cannot determine (all equal), gives way to the median
+    ratio (``kind='scale'``).
 
     Returns:
         dict: ``kind``, ``scale``, ``offset``, ``subnets`` and
@@ -226,8 +230,9 @@ def fit_latency_correction(estimates: Sequence[float],
     """
     estimates = np.asarray(estimates, dtype=np.float64)
     measured = np.asarray(measured, dtype=np.float64)
-    scale, offset = np.polyfit(estimates, measured, 1)
-    kind = 'linear'
+    scale, offset, kind = 0.0, 0.0, 'linear'
+    if np.ptp(estimates) > 0:
+        scale, offset = np.polyfit(estimates, measured, 1)
     if not scale > 0:
         scale, offset, kind = np.median(measured / estimates), 0.0, 'scale'
     return dict(
