@@ -2,7 +2,7 @@
 # phases 1-2, expand phases 1-2: _base_/schedules/ofa_mbv3_ps_31e.py) on the
 # bundled demo data with a narrow OFA MobileNetV3 (same search space: kernel
 # 3/5/7, expand 3/4/6, depth 2/3/4), then BN recalibration and evaluation of
-# subnets. About 7 minutes on 2 CPU cores:
+# subnets. 3 to 7 minutes on 2 CPU cores:
 #   python tools/dataset_converters/make_demo_dataset.py data/demo
 #   python tools/train.py configs/demo/ofa_mbv3_demo_ps.py
 _base_ = [
