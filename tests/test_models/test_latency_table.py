@@ -268,10 +268,14 @@ def test_a_correction_falls_back_to_the_median_ratio():
     line = fit_latency_correction([1.0, 2.0, 3.0], [2.5, 4.5, 6.5])
     assert line['kind'] == 'linear'
     assert (line['scale'], line['offset']) == pytest.approx((2.0, 0.5))
-    # Falling, or undetermined: the median ratio, no offset.
-    for estimates, measured in (([1.0, 2.0, 3.0], [3.0, 2.0, 1.5]),
-                                ([2.0, 2.0, 2.0], [3.0, 4.0, 5.0])):
-        fit = fit_latency_correction(estimates, measured)
+    # Falling, undetermined, or negative for a table's smallest estimate
+    # (1.5 here: 2 * 1.5 - 3.5 < 0): the median ratio, no offset.
+    for estimates, measured, least in (
+        ([1.0, 2.0, 3.0], [3.0, 2.0, 1.5], 0.0),
+        ([2.0, 2.0, 2.0], [3.0, 4.0, 5.0], 0.0),
+        ([2.0, 3.0, 4.0], [0.5, 2.5, 4.5], 1.5),
+    ):
+        fit = fit_latency_correction(estimates, measured, least)
         assert fit['kind'] == 'scale' and fit['offset'] == 0.0
         assert fit['scale'] == pytest.approx(
             np.median(np.divide(measured, estimates)))
@@ -279,3 +283,36 @@ def test_a_correction_falls_back_to_the_median_ratio():
     with pytest.raises(ValueError, match='calibrate = 1: 0 .* or at least 2'):
         build_latency_table(
             model, [32], measure=count_parameters, calibrate=1)
+
+
+@pytest.mark.parametrize('name', ['torch', 'onnxruntime'])
+def test_a_table_measured_in_each_cpu_runtime(name, tmp_path):
+    """Timed for real in the runtime (no stand-in timer): every part that
+    occurs is priced, every input shape's call overhead is recorded, the
+    correction is fitted on subnets timed end to end there, and the file
+    loads for that runtime only."""
+    from mmofa.models.task_modules import build_runtime
+    runtime = build_runtime(name, threads=1, warmup=1, repeats=3)
+    model = init_model(dict(model=tiny_supernet_cfg()))
+    done = []
+    table = build_latency_table(
+        model, [32, 40],
+        runtime=runtime,
+        calibrate=3,
+        progress=lambda n, total: done.append((n, total)))
+    assert done[-1][0] == done[-1][1]
+    assert table['runtime']['name'] == name
+    assert table['runtime']['threads'] == 1
+    assert '1x3x32x32' in table['runtime']['call_overhead_ms']
+    codec = MobileNetV3PopulationCodec(model.search_space, [32, 40])
+    entries = np.asarray(table['entries'])
+    for slot, size in enumerate(codec.slot_sizes):
+        assert (entries[:, slot, :size] >= 0).all()
+        assert (entries[:, slot, :size] > 0).any()
+    assert all(ms > 0 for ms in table['fixed'])
+    correction = table['correction']
+    assert correction['subnets'] == 3 and correction['scale'] > 0
+    path = save_latency_table(table, tmp_path / f'{name}.json')
+    latency = load_latency_table(path, model, codec, name, 1)
+    population = codec.random(5, np.random.default_rng(0))
+    assert (np.asarray(latency(population)) > 0).all()

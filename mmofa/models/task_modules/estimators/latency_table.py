@@ -206,22 +206,25 @@ def build_latency_table(model,
         measured = [ms for ms, _ in timed[-calibrate:]]
         table['correction'] = dict(
             fit_latency_correction(
-                table_costs(table, codec)(calibration), measured),
+                table_costs(table, codec)(calibration), measured,
+                least=min(table['fixed'])),
             seed=int(seed))
     return table
 
 
 def fit_latency_correction(estimates: Sequence[float],
-                           measured: Sequence[float]) -> dict:
+                           measured: Sequence[float],
+                           least: float = 0.0) -> dict:
     """The correction ``measured = scale * estimate + offset`` of a table,
     by least squares over subnets timed end to end.
 
     Block sums miss what a runtime does across blocks (fusions, layout
     changes, caches); the correction puts it back on average and leaves
     the ranking of subnets (Kendall tau) as it is. A least-squares line
-    that does not rise (noise over a narrow range of latencies), or that
-    the estimates cannot determine (all equal), gives way to the median
-    ratio (``kind='scale'``).
+    that does not rise (noise over a narrow range of latencies), that the
+    estimates cannot determine (all equal), or that would price a subnet
+    of estimate ``least`` (the table's smallest) at 0 or less, gives way
+    to the median ratio (``kind='scale'``).
 
     Returns:
         dict: ``kind``, ``scale``, ``offset``, ``subnets`` and
@@ -233,7 +236,7 @@ def fit_latency_correction(estimates: Sequence[float],
     scale, offset, kind = 0.0, 0.0, 'linear'
     if np.ptp(estimates) > 0:
         scale, offset = np.polyfit(estimates, measured, 1)
-    if not scale > 0:
+    if not (scale > 0 and scale * least + offset > 0):
         scale, offset, kind = np.median(measured / estimates), 0.0, 'scale'
     return dict(
         kind=kind,
