@@ -124,6 +124,24 @@ class StagedSearchSpace:
         return sum(self.max_depths)
 
 
+def check_length(value,
+                 count: int,
+                 key: str,
+                 source: str,
+                 entries: str,
+                 differs: str,
+                 error: type = SubnetError) -> None:
+    """``value`` is a list (or tuple) of ``count`` entries; else ``error``
+    names ``source`` and ``key``: ``... must be a list of {entries}`` or
+    ``... has {len} {differs}: [...]``."""
+    if not isinstance(value, (list, tuple)):
+        raise error(f'{source}: {key} = {value!r} must be a list of '
+                    f'{entries}')
+    if len(value) != count:
+        raise error(f'{source}: {key} has {len(value)} {differs}: '
+                    f'{list(value)!r}')
+
+
 def check_per_stage(values: Mapping[str, object],
                     num_stages: int,
                     source: str,
@@ -134,12 +152,9 @@ def check_per_stage(values: Mapping[str, object],
     ``network``; else ``error`` names ``source``, the value and the count.
     """
     for name, value in values.items():
-        if not isinstance(value, (list, tuple)):
-            raise error(f'{source}: {name} = {value!r} must be a list with '
-                        f'one entry per stage ({num_stages} stages)')
-        if len(value) != num_stages:
-            raise error(f'{source}: {name} has {len(value)} stages, '
-                        f'{network} has {num_stages}: {list(value)!r}')
+        check_length(value, num_stages, name, source,
+                     f'{num_stages} entries (one per stage)',
+                     f'stages, {network} has {num_stages}', error)
 
 
 def check_per_block(blocks,
@@ -152,12 +167,9 @@ def check_per_block(blocks,
                     integer: bool = False) -> tuple:
     """The values of the active blocks of ``stage``, one per block, each
     canonical in ``allowed``; ``key`` names the list (``'kernel_size[2]'``)."""
-    if not isinstance(blocks, (list, tuple)):
-        raise SubnetError(f'{source}: {key} = {blocks!r} must be a list of '
-                          f'{depth} values (one per active block)')
-    if len(blocks) != depth:
-        raise SubnetError(f'{source}: {key} has {len(blocks)} values but '
-                          f'depth[{stage}] is {depth}: {list(blocks)!r}')
+    check_length(blocks, depth, key, source,
+                 f'{depth} values (one per active block)',
+                 f'values but depth[{stage}] is {depth}')
     return tuple(
         choice(v, allowed, f'{key}[{b}]', source, label, integer)
         for b, v in enumerate(blocks))
@@ -187,12 +199,9 @@ def arch_dict_list(arch: Mapping, key: str, length: int, source: str) -> list:
     value = arch[key]
     if is_number(value):
         value = [value] * length
-    if not isinstance(value, (list, tuple)):
-        raise SubnetError(f'{source}: {key} = {value!r} must be a list of '
-                          f'{length} numbers or one number')
-    if len(value) != length:
-        raise SubnetError(f'{source}: {key} has {len(value)} entries, the '
-                          f'supernet needs {length}: {list(value)!r}')
+    check_length(value, length, key, source,
+                 f'{length} numbers or one number',
+                 f'entries, the supernet needs {length}')
     return list(value)
 
 
