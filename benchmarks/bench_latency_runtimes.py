@@ -36,7 +36,12 @@ def parse_args():
         '--resolutions', type=int, nargs='+', default=[160, 192, 224])
     parser.add_argument('--subnets', type=int, default=30)
     parser.add_argument('--calibrate', type=int, default=30)
-    parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument(
+        '--device', default='cpu', choices=['cpu', 'cuda'],
+        help='cuda: torch on the GPU, ONNX Runtime with the CUDA provider, '
+        'TensorRT')
+    parser.add_argument(
+        '--threads', type=int, default=1, help='CPU threads (0: default)')
     parser.add_argument('--batch-size', type=int, default=1)
     parser.add_argument('--repeats', type=int, default=30)
     parser.add_argument('--rounds', type=int, default=1)
@@ -51,15 +56,21 @@ def measure_runtime(name: str, args) -> dict:
     from mmofa.models.task_modules import (build_latency_table, build_runtime,
                                            latency_table_fit, table_costs,
                                            time_subnets)
-    torch.set_num_threads(args.threads)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     runtime = build_runtime(
-        name, threads=args.threads, warmup=3, repeats=args.repeats)
+        name,
+        device=args.device,
+        threads=args.threads or None,
+        warmup=3,
+        repeats=args.repeats)
     model = init_model(args.config)
     start = time.perf_counter()
     table = build_latency_table(
         model,
         args.resolutions,
         batch_size=args.batch_size,
+        device=args.device,
         runtime=runtime,
         calibrate=args.calibrate,
         seed=args.seed + 1)

@@ -14,7 +14,13 @@ benchmarks/bench_ofa.py):
 * subnet_step / subnet_eval: the supernet with a subnet active vs the
   exported static subnet, training step and eval forward (min, max, random);
 * bn_recalibration: recalibrating BN over N images vs one forward pass;
-* compile: the exported static subnet eager vs ``torch.compile``d latency.
+* compile: the exported static subnet eager vs ``torch.compile``d latency;
+* latency_tables: a latency table of the w1.0 supernet in each runtime of
+  the device (torch, ONNX Runtime, TensorRT: one the machine lacks is
+  named, not failed), calibrated, against other subnets timed end to end
+  (``benchmarks/bench_latency_runtimes.py``'s measurement, at 224 px and 10
+  subnets each here to keep TensorRT's engine builds short; run that
+  benchmark with ``--device cuda`` for the full figures).
 """
 import argparse
 import json
@@ -158,12 +164,48 @@ def part_compile(args):
     ]
 
 
+def part_latency_tables(args):
+    import bench_latency_runtimes
+
+    from mmofa.models.task_modules import RUNTIMES, build_runtime
+    opts = SimpleNamespace(
+        config=str(HERE.parent / 'configs/ofa/ofa_mbv3_w10_supernet.py'),
+        device=args.device,
+        resolutions=[32] if args.tiny else [224],
+        subnets=3 if args.tiny else 10,
+        calibrate=3 if args.tiny else 10,
+        repeats=2 if args.tiny else 30,
+        threads=0,
+        batch_size=1,
+        seed=0)
+    rows = []
+    for name in RUNTIMES:
+        try:
+            build_runtime(name, device=args.device)
+        except (ImportError, RuntimeError, ValueError) as error:
+            rows.append(dict(runtime=name, measured=f'no: {error}'))
+            continue
+        result = bench_latency_runtimes.measure_runtime(name, opts)
+        rows.append(
+            dict(
+                runtime=result['runtime'],
+                measured='yes',
+                table_s=result['build_s'],
+                mean_ms=result['mean_ms'],
+                raw_mape=result['raw']['mape'],
+                raw_tau=result['raw']['kendall_tau'],
+                corrected_mape=result['corrected']['mape'],
+                corrected_tau=result['corrected']['kendall_tau']))
+    return rows
+
+
 PARTS = {
     'ps_step': part_ps_step,
     'subnet_step': lambda a: part_subnet(a, True),
     'subnet_eval': lambda a: part_subnet(a, False),
     'bn_recalibration': part_bn,
     'compile': part_compile,
+    'latency_tables': part_latency_tables,
 }
 
 
@@ -192,13 +234,16 @@ def markdown(report: dict) -> str:
         if not rows:
             lines.append('(nothing to measure on this device)')
             continue
-        keys = [k for k in rows[0] if k != 'peak_mib']
+        keys = [
+            k for k in max(rows, key=len)
+            if k != 'peak_mib'
+        ]  # rows of what was not measured have fewer
         lines.append('| ' + ' | '.join(keys) + ' | peak MiB |')
         lines.append('|' + ' --- |' * (len(keys) + 1))
         for row in rows:
             cells = [
-                f'{row[k]:.3f}' if isinstance(row[k], float) else str(row[k])
-                for k in keys
+                f'{row[k]:.3f}' if isinstance(row.get(k), float) else str(
+                    row.get(k, '')) for k in keys
             ]
             peak = row.get('peak_mib', '')
             if isinstance(peak, dict):

@@ -21,11 +21,21 @@ def test_gpu_check_dry_run_writes_the_report(tmp_path):
         'subnet_step': 'pass',
         'subnet_eval': 'pass',
         'bn_recalibration': 'pass',
-        'compile': 'pass'
+        'compile': 'pass',
+        'latency_tables': 'pass'
     }
     rows = report['parts']['ps_step']['rows']
     assert [r['layout'] for r in rows] == ['contiguous', 'channels_last']
     assert all(r['mmofa_images_per_s'] > 0 for r in rows)
     assert report['parts']['compile']['rows'][0]['compiled_ms'] > 0
+    # The CPU runtimes are measured; TensorRT is named as missing here.
+    tables = report['parts']['latency_tables']['rows']
+    assert [r['measured'] for r in tables[:2]] == ['yes', 'yes']
+    assert all(r['mean_ms'] > 0 and r['corrected_mape'] >= 0
+               for r in tables[:2])
+    assert tables[2] == dict(
+        runtime='tensorrt',
+        measured="no: --runtime tensorrt runs on GPUs: --device 'cpu' must "
+        'be cuda')
     markdown = (tmp_path / 'report.md').read_text()
     assert '## ps_step: pass' in markdown and '## compile: pass' in markdown
