@@ -6,9 +6,8 @@ from helpers import W10_CONFIG, tiny_supernet_cfg
 
 from mmofa.apis import init_model
 from mmofa.models.task_modules import (LatencyRuntime, SlotCostTable,
-                                       build_latency_table,
-                                       load_latency_table, save_latency_table,
-                                       time_subnets)
+                                       build_latency_table, load_latency_table,
+                                       save_latency_table, time_subnets)
 from mmofa.models.task_modules.estimators.runtimes import LogitsOf
 from mmofa.structures import MobileNetV3PopulationCodec
 

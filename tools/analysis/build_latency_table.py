@@ -37,9 +37,9 @@ from mmengine.utils import ProgressBar
 
 from mmofa.apis import init_model
 from mmofa.models.task_modules import (RUNTIMES, build_latency_table,
-                                       build_runtime,
-                                       latency_table_fit, load_latency_table,
-                                       save_latency_table, time_subnets)
+                                       build_runtime, latency_table_fit,
+                                       load_latency_table, save_latency_table,
+                                       time_subnets)
 from mmofa.utils.paths import check_writable_file
 from mmofa.utils.threads import set_num_threads
 
@@ -116,8 +116,8 @@ def check_table(model, path, runtime, resolutions, num, batch_size,
         print(f'random{i:<2} {subnet.resolution:>4} {raw_estimates[i]:>8.3f} '
               f'{estimates[i]:>9.3f} {measured[i]:>12.3f} '
               f'{estimates[i] / measured[i]:>6.2f}')
-    for name, values in (('raw table', raw_estimates), ('table',
-                                                          estimates)):
+    for name, values in (('raw table', raw_estimates),
+                         ('table', estimates)):
         fit = latency_table_fit(values, measured)
         print(f'{name} / measured: median {fit["median_ratio"]:.3f}, range '
               f'[{fit["min_ratio"]:.3f}, {fit["max_ratio"]:.3f}]; mean '

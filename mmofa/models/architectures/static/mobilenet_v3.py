@@ -14,8 +14,8 @@ from mmofa.models.bricks import SqueezeExcitation, build_last_conv, conv_bn_act
 from mmofa.models.utils import OFAInitMixin
 from mmofa.registry import MODELS
 from mmofa.structures import expanded_width
-from mmofa.utils import make_divisible
 from mmofa.structures.subnet_base import check_per_stage
+from mmofa.utils import make_divisible
 
 # first conv, first block, five elastic stages, final expand, feature mix
 OFA_MBV3_BASE_WIDTHS = (16, 16, 24, 40, 80, 112, 160, 960, 1280)
