@@ -82,6 +82,11 @@ def test_norm_cfg_goes_over_ofa_defaults_into_the_export(name):
     assert norms and all(m.eps == 1e-3 and m.momentum == 0.1 for m in norms)
     exported = model.backbone.export_config()
     assert exported['norm_cfg'] == dict(momentum=0.1, eps=1e-3)
+    # Passed on as **kwargs, a misspelt key is still named.
+    backbone = dict(cfg['architecture']['backbone'], norm_cgf=dict(eps=1))
+    with pytest.raises(TypeError, match="'norm_cgf' \\(did you mean "
+                       "'norm_cfg'\\?\\)"):
+        MODELS.build(backbone)
     # A static network given one stage too few names the argument and the
     # counts (the check the subnets' fields get).
     per_stage = next(key for key, value in exported.items()
